@@ -54,8 +54,8 @@ def source_names() -> list[str]:
     return sorted({name for fmt in formats() for name in fmt.sources})
 
 
-def read_list(path: Path | str, source: str | None = None) -> ParsedList:
-    """Parse an official list file or folder, detecting its format.
+def detect(path: Path | str, source: str | None = None) -> tuple[Format, str]:
+    """The format that reads ``path``, and the source it holds.
 
     ``source`` overrides detection of which list it is (the format is still
     detected from the content).
@@ -70,11 +70,16 @@ def read_list(path: Path | str, source: str | None = None) -> ParsedList:
         if detected is None:
             continue
         if source is None:
-            return fmt.parse(path, detected)
+            return fmt, detected
         if source in fmt.sources:
-            return fmt.parse(path, source)
-    known = ", ".join(source_names())
+            return fmt, source
     if source:
         raise SourceError(path, f"not a file of the {source!r} list's format")
-    raise SourceError(path, f"not a recognised sanctions list (known sources: {known}); "
+    raise SourceError(path, f"not a recognised sanctions list (known sources: {', '.join(source_names())}); "
                       "use --source to say which list it is")
+
+
+def read_list(path: Path | str, source: str | None = None) -> ParsedList:
+    """Parse an official list file or folder, detecting its format."""
+    fmt, detected = detect(path, source)
+    return fmt.parse(Path(path), detected)

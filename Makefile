@@ -1,0 +1,32 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh
+# machine with Python 3.11 and pip.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Load the bundled UN Consolidated List into a demo store and look around.
+DEMO_DB ?= $(CURDIR)/demo.db
+demo: $(STAMP)
+	$(BIN)/vigil --db $(DEMO_DB) import --bundled
+	$(BIN)/vigil --db $(DEMO_DB) lists
+	$(BIN)/vigil --db $(DEMO_DB) show QDe.161
+
+test: $(STAMP)
+	$(BIN)/pytest -n 2 tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/import.py
+
+clean:
+	rm -rf $(VENV) demo.db

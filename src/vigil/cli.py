@@ -1,0 +1,164 @@
+"""The `vigil` command. Each command builds the core object and calls it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from vigil import sources, views
+from vigil.sources import SourceError
+from vigil.store import Store, StoreError, import_path, resolve_url
+
+app = typer.Typer(
+    help="Vigil: counter-terrorism sanctions lists, versioned, diffed and screened.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def bundled_list() -> Path:
+    """The newest UN Consolidated List shipped inside the package."""
+    folder = resources.files("vigil") / "data" / "un"
+    return Path(str(sorted(folder.iterdir(), key=lambda p: p.name)[-1]))
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="VIGIL_DB",
+            help="Store: an SQLAlchemy URL (sqlite:///path, postgresql+psycopg://...) or an SQLite file path. "
+            "Default: vigil.db in the per-user data folder.",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = resolve_url(db)
+
+
+def _store(ctx: typer.Context) -> Store:
+    return Store(ctx.obj)
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="An official list file, or the folder of OFAC's CSV set.")] = None,
+    source: Annotated[str | None, typer.Option(help="Which list it is (un, ofac-sdn, ofac-cons); detected by default.")] = None,
+    bundled: Annotated[bool, typer.Option("--bundled", help="Import the UN list shipped with Vigil.")] = False,
+) -> None:
+    """Import an official list file as a new version (a file already imported changes nothing)."""
+    if bundled == (path is not None):
+        raise typer.BadParameter("give either a FILE or --bundled")
+    target = bundled_list() if bundled else path
+    result = import_path(_store(ctx), target, source)
+    v = result.version
+    kinds = ", ".join(f"{count} {kind}" for kind, count in v.counts.items())
+    if result.created:
+        out.print(f"imported {v.source} version {v.id} published {v.published_at:%Y-%m-%d}: {v.entry_count} entries ({kinds})")
+    else:
+        out.print(f"already imported: {target.name} is {v.source} version {v.id} published {v.published_at:%Y-%m-%d}; nothing changed")
+
+
+@app.command("lists")
+def lists_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show the stored lists: sources, versions, publication dates, entry counts."""
+    versions = _store(ctx).versions()
+    if as_json:
+        _print_json([v.to_dict() for v in versions])
+    elif not versions:
+        out.print("no lists stored yet: `vigil import FILE`, `vigil import --bundled` or `vigil update`")
+    else:
+        out.print(views.versions_table(versions))
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The list: un, ofac-sdn, ofac-cons.")],
+    from_version: Annotated[str | None, typer.Option("--from", help="Version number or date (YYYY-MM-DD); default: the one before --to.")] = None,
+    to_version: Annotated[str | None, typer.Option("--to", help="Version number or date; default: the newest.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What changed between two versions of a list: added, removed, amended (and which fields)."""
+    diff = _store(ctx).diff(source, from_version, to_version)
+    if as_json:
+        _print_json(diff.to_dict())
+    else:
+        out.print(views.diff_view(diff))
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    entry_id: Annotated[str, typer.Argument(help="Entry id (un:QDe.161) or reference (QDe.161).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Show the entry as the lists stood on this date (YYYY-MM-DD).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show an entry as it stands now, or as it stood on a date."""
+    store = _store(ctx)
+    resolved = store.resolve_entry_id(entry_id)
+    when = _parse_date(as_of) if as_of else None
+    found = store.as_of(resolved, when)
+    if not found:
+        when_text = f"on {when}" if when else "in the newest version of any list"
+        raise StoreError(f"{resolved} was not listed {when_text}; see `vigil history {resolved}`")
+    if as_json:
+        _print_json([{"version": v.to_dict(), "entry": e.to_dict()} for v, e in found])
+        return
+    for version, entry in found:
+        out.print(views.entry_view(entry, version))
+
+
+@app.command("history")
+def history_command(
+    ctx: typer.Context,
+    entry_id: Annotated[str, typer.Argument(help="Entry id (un:QDe.161) or reference (QDe.161).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Every stored version of an entry: when it was listed, amended, de-listed."""
+    store = _store(ctx)
+    resolved = store.resolve_entry_id(entry_id)
+    steps = store.history(resolved)
+    if as_json:
+        _print_json([{"version": s.version.to_dict(), "status": s.status, "fields": s.fields} for s in steps])
+    else:
+        out.print(views.history_table(resolved, steps))
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def main() -> None:
+    """Entry point: known failures print one clear line and exit non-zero."""
+    try:
+        app()
+    except (SourceError, StoreError) as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except SQLAlchemyError as error:
+        err.print(f"[red]error:[/red] the store failed: {error.__class__.__name__}: {error.orig or error}", highlight=False, soft_wrap=True)
+        sys.exit(1)
