@@ -30,6 +30,7 @@ _ALIASES = {
     "state of palestine": "PS",
     "west bank": "PS",
     "gaza": "PS",
+    "gaza strip": "PS",
     "region: gaza": "PS",
     "kosovo": "XK",
     "cote d ivoire": "CI",

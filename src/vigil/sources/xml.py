@@ -49,6 +49,7 @@ def parse_xml(path: Path) -> etree._Element:
 
 
 def canonical(element: etree._Element) -> str:
-    """The element as compact, canonical XML (C14N 2.0): the same record always
-    gives the same text, whatever the file's indentation or quote style."""
-    return etree.tostring(element, method="c14n2", strip_text=True).decode("utf-8")
+    """The element as canonical XML (exclusive C14N): the same record always
+    gives the same text, whatever the file's quote style; ``parse_xml`` has
+    already dropped the indentation."""
+    return etree.tostring(element, method="c14n", exclusive=True).decode("utf-8")
