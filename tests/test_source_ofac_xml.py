@@ -61,7 +61,7 @@ def test_person_with_passport(parsed):
     entry = by_id(parsed[OLD_2024], "ofac:26182")
     assert entry.kind is Kind.PERSON
     assert entry.reference == "26182"
-    assert entry.names == [Name("Evren KAYAKIRAN", parts=(NamePart("given", "Evren"), NamePart("family", "KAYAKIRAN")))]
+    assert entry.names == [Name("KAYAKIRAN, Evren", parts=(NamePart("family", "KAYAKIRAN"), NamePart("given", "Evren")))]
     assert entry.documents == [Document(type="passport", number="U00242309", country="TR")]
     assert entry.gender == "Male"
     assert entry.dates_of_birth == [DateOfBirth(start="1980-02-08")]
@@ -73,7 +73,7 @@ def test_person_with_passport(parsed):
 
 def test_national_id_and_other_documents_keep_their_wording(parsed):
     entry = by_id(parsed[NEW_2025], "ofac:50476")
-    assert entry.primary_name == "Michel Joseph MARTELLY"
+    assert entry.primary_name == "MARTELLY, Michel Joseph"
     assert entry.documents == [
         Document(type="national-id", number="0032768386", country="HT"),
         Document(type="Driver's License No.", number="M634550610520", country="US"),

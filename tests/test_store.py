@@ -34,7 +34,7 @@ def un_store(store):
 
 def test_import_creates_versions_with_publication_dates_and_counts(un_store):
     versions = un_store.versions("un")
-    assert [v.published_at.date() for v in versions] == [date(2017, 7, 3), date(2026, 2, 27)]
+    assert [v.published_on for v in versions] == [date(2017, 7, 3), date(2026, 2, 27)]
     assert [v.entry_count for v in versions] == [650 + 371, 730 + 273]
     assert versions[1].counts == {"organisation": 273, "person": 730}
     assert len({v.content_hash for v in versions}) == 2
@@ -43,7 +43,7 @@ def test_import_creates_versions_with_publication_dates_and_counts(un_store):
 def test_reimporting_the_same_file_is_a_no_op(un_store):
     result = import_path(un_store, UN_2026)
     assert not result.created
-    assert result.version.published_at.date() == date(2026, 2, 27)
+    assert result.version.published_on == date(2026, 2, 27)
     assert len(un_store.versions()) == 2
 
 
@@ -94,7 +94,7 @@ def test_diff_rejects_unknown_versions(un_store):
 def test_show_as_of_a_date(un_store):
     assert un_store.as_of("un:QDe.161", date(2018, 1, 1)) == []
     [(version, entry)] = un_store.as_of("un:QDe.161", date(2026, 3, 1))
-    assert version.published_at.date() == date(2026, 2, 27)
+    assert version.published_on == date(2026, 2, 27)
     assert entry.listed_on == "2019-05-14"
     # the current state is the newest version
     assert un_store.as_of("un:QDe.161")[0][0].id == version.id
@@ -103,7 +103,7 @@ def test_show_as_of_a_date(un_store):
 def test_delisted_entry_is_visible_as_of_its_time_only(un_store):
     removed_id, _ = un_store.diff("un").removed[0]
     [(version, entry)] = un_store.as_of(removed_id, date(2017, 8, 1))
-    assert entry.id == removed_id and version.published_at.date() == date(2017, 7, 3)
+    assert entry.id == removed_id and version.published_on == date(2017, 7, 3)
     assert un_store.as_of(removed_id) == []
     assert [s.status for s in un_store.history(removed_id)] == ["listed", "removed"]
 
@@ -151,7 +151,7 @@ def test_failed_import_leaves_nothing_behind(store):
     parsed.entries.append(parsed.entries[0])  # a duplicate id fails inside the transaction
     with pytest.raises(SQLAlchemyError):
         store.import_list(parsed, "broken", "test")
-    assert [v.published_at.date() for v in store.versions()] == [date(2017, 7, 3)]
+    assert [v.published_on for v in store.versions()] == [date(2017, 7, 3)]
     _consistent(store)
     assert len(list(store.entries(store.versions()[0].id))) == 650 + 371
 
@@ -170,6 +170,6 @@ def test_full_disk_leaves_previous_version_intact(tmp_path):
     store.engine.dispose()
     with pytest.raises(SQLAlchemyError, match="full"):
         import_path(store, UN_2026)
-    assert [v.published_at.date() for v in store.versions()] == [date(2017, 7, 3)]
+    assert [v.published_on for v in store.versions()] == [date(2017, 7, 3)]
     _consistent(store)
     store.close()

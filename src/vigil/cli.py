@@ -11,11 +11,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil import sources, views
 from vigil.sources import SourceError
 from vigil.store import Store, StoreError, import_path, resolve_url
+from vigil.update import update
 
 app = typer.Typer(
     help="Vigil: counter-terrorism sanctions lists, versioned, diffed and screened.",
@@ -74,9 +76,9 @@ def import_command(
     v = result.version
     kinds = ", ".join(f"{count} {kind}" for kind, count in v.counts.items())
     if result.created:
-        out.print(f"imported {v.source} version {v.id} published {v.published_at:%Y-%m-%d}: {v.entry_count} entries ({kinds})")
+        out.print(f"imported {v.source} version {v.id} published {v.published_on}: {v.entry_count} entries ({kinds})")
     else:
-        out.print(f"already imported: {target.name} is {v.source} version {v.id} published {v.published_at:%Y-%m-%d}; nothing changed")
+        out.print(f"already imported: {target.name} is {v.source} version {v.id} published {v.published_on}; nothing changed")
 
 
 @app.command("lists")
@@ -143,6 +145,45 @@ def history_command(
         _print_json([{"version": s.version.to_dict(), "status": s.status, "fields": s.fields} for s in steps])
     else:
         out.print(views.history_table(resolved, steps))
+
+
+@app.command("update")
+def update_command(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(metavar="[SOURCE]...", help="Lists to update (default: all).")] = None,
+    url: Annotated[list[str] | None, typer.Option("--url", metavar="SOURCE=URL", help="Download a list from another address.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 60.0,
+    retries: Annotated[int, typer.Option(help="Attempts per file.")] = 3,
+) -> None:
+    """Download the official lists and import what is new.
+
+    Addresses: the official ones, or VIGIL_UN_URL, VIGIL_OFAC_SDN_URL (the
+    folder of the CSV set), VIGIL_OFAC_CONS_URL, or --url.
+    """
+    urls = {}
+    for item in url or []:
+        source, sep, address = item.partition("=")
+        if not sep or not address:
+            raise typer.BadParameter(f"{item!r} is not SOURCE=URL", param_hint="--url")
+        urls[source] = address
+    store = _store(ctx)
+    try:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            console=err, transient=True, disable=not err.is_terminal,
+        ) as progress:
+            results = update(store, names or None, urls, progress, timeout, retries)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    for result in results:
+        if result.error:
+            err.print(f"[red]error:[/red] {result.error}", highlight=False, soft_wrap=True)
+            continue
+        v = result.imported.version
+        state = "imported" if result.imported.created else "already up to date:"
+        out.print(f"{state} {v.source} version {v.id} published {v.published_on}, {v.entry_count} entries")
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
 
 
 def _parse_date(text: str) -> date:

@@ -11,7 +11,7 @@ from vigil.store import Diff, HistoryStep, ListVersion
 
 
 def _day(version: ListVersion) -> str:
-    return version.published_at.date().isoformat()
+    return version.published_on.isoformat()
 
 
 def versions_table(versions: list[ListVersion]) -> Table:
@@ -27,10 +27,10 @@ def versions_table(versions: list[ListVersion]) -> Table:
 def diff_view(diff: Diff) -> Group:
     old = diff.from_version
     head = (
-        f"{diff.source}: version {old['id']} ({old['published_at'][:10]}) → "
+        f"{diff.source}: version {old['id']} ({old['published_on']}) → "
         if old
         else f"{diff.source}: (nothing before) → "
-    ) + f"version {diff.to_version['id']} ({diff.to_version['published_at'][:10]})"
+    ) + f"version {diff.to_version['id']} ({diff.to_version['published_on']})"
     summary = f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.amended)} amended"
     parts: list = [Text(head, style="bold"), Text(summary)]
     for label, rows in (("Added", diff.added), ("Removed (de-listed)", diff.removed)):

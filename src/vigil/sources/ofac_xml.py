@@ -6,7 +6,8 @@ elements are found by local name (``{*}``).
 
 Choices made here:
 
-* A person's full name is "firstName lastName", the natural order; the parts
+* A person's full name is "lastName, firstName", as OFAC writes it in its
+  CSV files and search, so that both formats give the same entry; the parts
   keep the roles. Other kinds publish their whole name in lastName, and get
   no parts.
 * Many idList items are not identity documents but facts ("Website",
@@ -180,12 +181,12 @@ def _add_other(entry: Entry, label: str, value: str) -> None:
 
 def _name(element: etree._Element, kind: Kind, quality: NameQuality, type_: NameType) -> Name | None:
     first, last = _text(element, "firstName"), _text(element, "lastName")
-    full = " ".join(part for part in (first, last) if part)
+    full = ", ".join(part for part in (last, first) if part)
     if not full:
         return None
     parts: tuple[NamePart, ...] = ()
     if kind is Kind.PERSON:
-        parts = tuple(NamePart(role, value) for role, value in (("given", first), ("family", last)) if value)
+        parts = tuple(NamePart(role, value) for role, value in (("family", last), ("given", first)) if value)
     return Name(full=full, quality=quality, type=type_, parts=parts)
 
 

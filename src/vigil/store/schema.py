@@ -9,6 +9,7 @@ had in each version: unchanged entries cost one small row per version.
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -28,6 +29,9 @@ list_versions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(32), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+    # The publication's calendar date where it was published (dateGenerated
+    # "2017-07-03T20:27-04:00" is the UN's list of 3 July, not of 4 July UTC).
+    Column("published_on", Date, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("origin", String(1024), nullable=False),  # file, folder or URL imported

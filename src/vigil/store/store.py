@@ -8,7 +8,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
@@ -30,6 +30,7 @@ class ListVersion:
     id: int
     source: str
     published_at: datetime
+    published_on: date
     imported_at: datetime
     content_hash: str
     origin: str
@@ -39,6 +40,7 @@ class ListVersion:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["published_at"] = self.published_at.isoformat()
+        data["published_on"] = self.published_on.isoformat()
         data["imported_at"] = self.imported_at.isoformat()
         return data
 
@@ -66,18 +68,13 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _end_of(day: date | datetime) -> datetime:
-    if isinstance(day, datetime):
-        return _utc(day)
-    return datetime.combine(day, time.max, tzinfo=UTC)
-
-
 def _version(row: Any) -> ListVersion:
     values = row._mapping
     return ListVersion(
         id=values["id"],
         source=values["source"],
         published_at=_utc(values["published_at"]),
+        published_on=values["published_on"],
         imported_at=_utc(values["imported_at"]),
         content_hash=values["content_hash"],
         origin=values["origin"],
@@ -129,6 +126,7 @@ class Store:
                 insert(list_versions).values(
                     source=parsed.source,
                     published_at=_utc(parsed.published_at),
+                    published_on=parsed.published_at.date(),
                     imported_at=datetime.now(UTC),
                     content_hash=content_hash,
                     origin=origin,
@@ -166,11 +164,11 @@ class Store:
         with self.engine.connect() as conn:
             return [_version(row) for row in conn.execute(query)]
 
-    def latest(self, source: str, on_or_before: date | datetime | None = None) -> ListVersion | None:
+    def latest(self, source: str, on_or_before: date | None = None) -> ListVersion | None:
+        """The newest version of ``source``, or the one in force on a day."""
         candidates = self.versions(source)
         if on_or_before is not None:
-            cutoff = _end_of(on_or_before)
-            candidates = [v for v in candidates if v.published_at <= cutoff]
+            candidates = [v for v in candidates if v.published_on <= on_or_before]
         return candidates[-1] if candidates else None
 
     def version(self, source: str, ref: str | int) -> ListVersion:
@@ -209,7 +207,7 @@ class Store:
                 version_entries.c.version_id == version_id
             )
         )
-        return dict(rows.tuples())
+        return {key: value for key, value in rows}
 
     def entries(self, version_id: int) -> Iterator[Entry]:
         """Every entry of one version, in entry id order."""
@@ -257,9 +255,9 @@ class Store:
                     version_entries.c.entry_id == entry_id
                 )
             )
-            return dict(rows.tuples())
+            return {key: value for key, value in rows}
 
-    def as_of(self, entry_id: str, when: date | datetime | None = None) -> list[tuple[ListVersion, Entry]]:
+    def as_of(self, entry_id: str, when: date | None = None) -> list[tuple[ListVersion, Entry]]:
         """The entry as each list in force at ``when`` (default: now) had it."""
         present = self.presence(entry_id)
         found = []
