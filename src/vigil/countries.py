@@ -135,8 +135,8 @@ _DEMONYMS = {
 
 # Words around a country that say something about it but are not part of it.
 _NOISE = re.compile(
-    r"\((?:[^)]*)\)|\b(?:possibly|probably|believed|by birth|citizenship|nationality|"
-    r"passport|withdrawn|revoked|in custody|until|as at|as of)\b.*$",
+    r"^(?:possibly|probably|believed to be)\s+|\((?:[^)]*)\)|\b(?:believed|by birth|citizenship|"
+    r"nationality|passport|withdrawn|revoked|in custody|until|as at|as of)\b.*$",
     re.IGNORECASE,
 )
 

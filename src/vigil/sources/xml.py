@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 from lxml import etree
@@ -36,12 +37,16 @@ def parse_xml(path: Path) -> etree._Element:
         remove_pis=True,
     )
     try:
-        tree = etree.parse(str(path), parser)
+        # Parsing bytes rather than a file name makes lxml report encoding
+        # errors as syntax errors with their line.
+        content = path.read_bytes()
+    except OSError as error:
+        raise SourceError(path, f"cannot read file: {error}") from None
+    try:
+        tree = etree.parse(BytesIO(content), parser)
     except etree.XMLSyntaxError as error:
         line = error.lineno if error.lineno else None
         raise SourceError(path, f"malformed XML: {error.msg}", line=line) from None
-    except OSError as error:
-        raise SourceError(path, f"cannot read file: {error}") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise SourceError(path, "a DOCTYPE (with entity declarations) is not allowed in a list file",
                           line=1)
