@@ -222,9 +222,9 @@ def test_other_fields():
     assert badege.other["dataid"] == ["6907993"]
     assert badege.remarks.startswith("He fled to Rwanda in March 2013")
     assert badege.raw.startswith("<INDIVIDUAL") and "<REFERENCE_NUMBER>CDi.001</REFERENCE_NUMBER>" in badege.raw
-    isil_k = entry("2026-02-27", "QDe.161")  # remarks keep their published line breaks
-    assert isil_k.remarks.startswith("Islamic State of Iraq and the Levant - Khorasan (ISIL - K) was formed on\n"
-                                     "                January 10, 2015")
+    isil_k = entry("2026-02-27", "QDe.161")  # re-wrapped remarks are not an amendment
+    assert isil_k.remarks.startswith("Islamic State of Iraq and the Levant - Khorasan (ISIL - K) was formed on "
+                                     "January 10, 2015")
     assert isil_k.remarks.endswith("View-UN-Notices-Individuals")
     anwari = entry("2026-02-27", "TAi.005")
     assert anwari.titles == ["Mullah"]

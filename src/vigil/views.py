@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -39,14 +40,14 @@ def diff_view(diff: Diff) -> Group:
             table.add_column("entry")
             table.add_column("name")
             for entry_id, name in rows:
-                table.add_row(entry_id, name)
+                table.add_row(entry_id, escape(name))
             parts.append(table)
     if diff.amended:
         table = Table(title="Amended", title_justify="left")
         for column in ("entry", "name", "fields changed"):
             table.add_column(column)
         for amendment in diff.amended:
-            table.add_row(amendment.entry_id, amendment.name, ", ".join(amendment.fields))
+            table.add_row(amendment.entry_id, escape(amendment.name), ", ".join(amendment.fields))
         parts.append(table)
     return Group(*parts)
 
@@ -69,7 +70,7 @@ def entry_view(entry: Entry, version: ListVersion) -> Table:
 
     def row(label: str, values: list[str]) -> None:
         if values:
-            table.add_row(label, "\n".join(values))
+            table.add_row(escape(label), escape("\n".join(values)))
 
     row("list", [f"{version.source} version {version.id}, published {_day(version)}"])
     row("kind", [str(entry.kind)])

@@ -228,7 +228,9 @@ class _Record:
             gender=self.gender(),
             titles=self.values("TITLE/VALUE"),
             designations=self.values("DESIGNATION/VALUE"),
-            remarks=(self.element.findtext("COMMENTS1") or "").strip() or None,
+            # Whitespace is collapsed: the releases re-wrap and re-indent the
+            # same remarks, which is no amendment (the raw record keeps them).
+            remarks=_clean(self.element.findtext("COMMENTS1")),
             raw=canonical(self.element),
         )
         self.alias_births(entry)
