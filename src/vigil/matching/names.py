@@ -1,0 +1,130 @@
+"""Comparing two names token by token: alignment, similarity, coverage.
+
+A query name and a listed name are aligned part by part regardless of order
+("Laden Usama bin" ≈ "Usama bin Laden"); a part may also match two adjacent
+parts joined ("Abdurrahman" ≈ "Abd al-Rahman"), and an initial matches the
+part it abbreviates. Each part weighs what it tells: a rare family name
+more than "Muhammad", particles and legal forms almost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+
+from vigil.matching.normalise import Role, Token, skeleton
+
+# Below this similarity two parts do not match at all.
+MIN_PART_SIMILARITY = 0.75
+# What an initial ("M.") is worth against the part it may abbreviate.
+INITIAL_SIMILARITY = 0.5
+# Unmatched listed parts count this much against the score (people are
+# often screened with fewer names than the list gives); unmatched query
+# parts count fully.
+UNMATCHED_LISTED_PENALTY = 0.5
+
+Weigh = Callable[[Token], float]
+
+
+@dataclass(frozen=True, slots=True)
+class PartMatch:
+    query: tuple[Token, ...]
+    listed: tuple[Token, ...]
+    similarity: float
+    weight: float  # the listed side's informativeness, 0..1
+    how: str  # "same", "spelling", "similar", "initial", "joined"
+
+
+@dataclass(frozen=True, slots=True)
+class NameComparison:
+    score: float  # 0..1: how well the two names cover each other
+    evidence: float  # the summed weight of matched query parts: how much the match says
+    matches: tuple[PartMatch, ...]
+    unmatched_query: tuple[Token, ...]
+    unmatched_listed: tuple[Token, ...]
+
+
+def part_similarity(a: Token, b: Token) -> tuple[float, str]:
+    if a.text == b.text:
+        return 1.0, "same"
+    if a.skeleton == b.skeleton and len(a.skeleton) >= 2:
+        if a.abjad or b.abjad:
+            return 1.0, "script"  # consonants are all such a script writes
+        return (0.92 if len(a.skeleton) >= 3 else 0.85), "spelling"
+    if len(a.text) == 1 or len(b.text) == 1:
+        short, long_ = (a, b) if len(a.text) == 1 else (b, a)
+        if len(long_.text) > 1 and long_.text[0] == short.text[0]:
+            return INITIAL_SIMILARITY, "initial"
+        return 0.0, ""
+    text = Levenshtein.normalized_similarity(a.text, b.text)
+    skel = Levenshtein.normalized_similarity(a.skeleton, b.skeleton) * 0.9 if min(len(a.skeleton), len(b.skeleton)) >= 3 else 0.0
+    best = max(text, skel)
+    return (best, "similar") if best >= MIN_PART_SIMILARITY else (0.0, "")
+
+
+def _joined(tokens: Sequence[Token]) -> Token:
+    text = "".join(t.text for t in tokens)
+    return Token(" ".join(t.original for t in tokens), text, skeleton(text), Role.NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairing:
+    query: tuple[int, ...]  # positions in the query name
+    listed: tuple[int, ...]  # positions in the listed name
+    similarity: float
+    weight: float
+    how: str
+
+
+def _pairings(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> list[_Pairing]:
+    """Every plausible pairing of query parts with listed parts."""
+    found = []
+    for i, q in enumerate(query):
+        if not q.informative:
+            continue
+        for j, e in enumerate(listed):
+            if e.informative:
+                similarity, how = part_similarity(q, e)
+                if similarity:
+                    found.append(_Pairing((i,), (j,), similarity, weigh(e), how))
+    # One part against two adjacent parts joined, either way round.
+    for i, q in enumerate(query):
+        if q.informative and len(q.text) >= 5:
+            for j in range(len(listed) - 1):
+                similarity, _ = part_similarity(q, _joined(listed[j : j + 2]))
+                if similarity >= 0.85:
+                    weight = max(weigh(t) for t in listed[j : j + 2])
+                    found.append(_Pairing((i,), (j, j + 1), similarity, weight, "joined"))
+    for j, e in enumerate(listed):
+        if e.informative and len(e.text) >= 5:
+            for i in range(len(query) - 1):
+                similarity, _ = part_similarity(_joined(query[i : i + 2]), e)
+                if similarity >= 0.85:
+                    found.append(_Pairing((i, i + 1), (j,), similarity, weigh(e), "joined"))
+    return found
+
+
+def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> NameComparison:
+    """Align two tokenised names greedily, the most telling pairs first."""
+    used_q: set[int] = set()
+    used_e: set[int] = set()
+    chosen: list[_Pairing] = []
+    for pairing in sorted(_pairings(query, listed, weigh), key=lambda p: (p.similarity * p.weight, p.similarity), reverse=True):
+        if used_q.isdisjoint(pairing.query) and used_e.isdisjoint(pairing.listed):
+            used_q.update(pairing.query)
+            used_e.update(pairing.listed)
+            chosen.append(pairing)
+    matches = tuple(
+        PartMatch(tuple(query[i] for i in p.query), tuple(listed[j] for j in p.listed), p.similarity, p.weight, p.how)
+        for p in chosen
+    )
+    unmatched_q = tuple(t for i, t in enumerate(query) if t.informative and i not in used_q)
+    unmatched_e = tuple(t for j, t in enumerate(listed) if t.informative and j not in used_e)
+    matched = sum(2 * m.similarity * m.weight for m in matches)
+    missing = sum(2 * (1 - m.similarity) * m.weight for m in matches)
+    missing += sum(weigh(t) for t in unmatched_q) + UNMATCHED_LISTED_PENALTY * sum(weigh(t) for t in unmatched_e)
+    score = matched / (matched + missing) if matched else 0.0
+    evidence = sum(m.similarity * m.weight for m in matches)
+    return NameComparison(score, evidence, matches, unmatched_q, unmatched_e)

@@ -1,0 +1,204 @@
+"""Names to comparable tokens: any script to Latin, spelling variants folded,
+particles, honorifics and legal forms told apart from the names themselves.
+
+Pure functions, no I/O. The two keys a token carries:
+
+* ``text``: the Latin form, lowercased, with common spelling variants folded
+  (Osama → usama, Mohammed → muhammad, -off → -ov);
+* ``skeleton``: its consonants only, similar ones folded (q/k, j/g, p/b, v/f,
+  dh/z, ...), doubled ones single. Arabic and Persian script do not write
+  short vowels, so a transliterated محمد is "mhmd": skeletons are how it
+  meets "Mohammed".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from anyascii import anyascii
+
+
+class Role(StrEnum):
+    NAME = "name"
+    PARTICLE = "particle"  # al, bin, ibn, abu, abd, ould, van, de, ...
+    HONORIFIC = "honorific"  # Sheikh, Mullah, Haji, Dr, Maulavi, Qari, ...
+    LEGAL = "legal"  # LLC, Ltd, SARL, Foundation, Organisation, ...
+    GENERIC = "generic"  # words common in organisation names: trading, global, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    original: str  # the token as written (before transliteration)
+    text: str
+    skeleton: str
+    role: Role
+    abjad: bool = False  # written in a script without short vowels (Arabic, Persian, Hebrew)
+
+    @property
+    def informative(self) -> bool:
+        return self.role in (Role.NAME, Role.GENERIC)
+
+
+PARTICLES = frozenset(
+    "al el ul ad ar as at az ash an ad ed ud bin ben ibn bint bent abu abou abo ab abd "
+    "ould wuld walad ag bu da de del della der di du la le van von ten ter mac mc".split()
+)
+# Particles that carry some meaning of their own ("son of", "father of", "servant of").
+KINSHIP_PARTICLES = frozenset("bin ben ibn bint bent abu abou abo abd ould wuld walad".split())
+HONORIFICS = frozenset(
+    "sheikh shaikh shaykh sheik cheikh shaik mullah mulla molla mollah haji hajji hadji alhaj alhajj "
+    "hajj dr doctor prof professor maulavi maulawi mawlawi maulvi moulavi mawlavi molvi maulana "
+    "mawlana qari mufti imam hafiz hafez sayyid syed mr mrs ms miss sir lord general gen colonel col "
+    "major maj captain capt lieutenant lt brigadier commander cmdr admiral sergeant sgt engineer eng "
+    "ustadh ustaz amir emir".split()
+)
+LEGAL_FORMS = frozenset(
+    "llc ltd limited inc incorporated corp corporation co company cie sarl sa sas sarlu gmbh ag kg "
+    "plc llp lp jsc ojsc pjsc cjsc ooo zao oao pao ao bv nv srl spa sl sae pvt pte pty fze fzco fzc "
+    "fzllc wll est establishment foundation fondation organisation organization org association "
+    "society trust group holding holdings enterprise enterprises partnership cooperative coop "
+    "bhd sdn tic as aps ab oy kft sp zoo".split()
+)
+GENERIC_WORDS = frozenset(
+    "trading trade international intl global general services service industries industrial "
+    "commercial commerce import export investment investments development company the of and for "
+    "in on at to management consulting logistics shipping transport marine maritime technology "
+    "technologies solutions systems resources energy petroleum oil gas bank financial finance "
+    "exchange network front movement party brigade brigades battalion army islamic national united "
+    "new world center centre institute charity charitable relief welfare humanitarian fund".split()
+)
+
+# Common spelling variants → one form. Applied after the generic rules in
+# ``_fold``, so only forms those rules leave different need listing.
+def _variants(*groups: str) -> dict[str, str]:
+    """Each group: the canonical form first, then its variants."""
+    table = {}
+    for group in groups:
+        canonical, *_ = forms = group.split()
+        table.update(dict.fromkeys(forms, canonical))
+    return table
+
+
+VARIANTS = _variants(
+    "usama osama osamah usamah",
+    "muhammad mohammed mohammad mohamed mohamad muhammed muhamed mohd mhd mahomed mohamud muhamad "
+    "mouhamed mouhammad mukhammad mukhammed magomed mehmet mehmed",
+    "ladin laden",
+    "ahmad ahmed akhmed akhmad achmed",
+    "husayn husein husain hussein hussain hosein hossein hosain huseyn",
+    "hasan hassan khasan",
+    "abdallah abdullah abdulla abdalla abdellah abdollah",
+    "yusuf yusef yousef yousif yusif yosef josef",
+    "umar omar omer",
+    "uthman usman osman othman",
+    "mahmud mahmood",
+    "mustafa mostafa mustapha mustafah",
+    "ibrahim ebrahim ibragim",
+    "ismail ismael esmail ismayil",
+    "khalid khaled",
+    "said saeed sayed saied sayid saiid",
+    "sulayman sulaiman suleiman sulejman soliman sleiman",
+    "jamal gamal djamal",
+    "qasim kasim qassim kassem qasem kasem",
+    "nasir naser nasser nassir nacer",
+    "yahya yahia yehia yahyah",
+    "ayman aiman aymen",
+    "abu abou abo",
+    "bin ben ibn",
+    "bint bent",
+    "al el ul",
+    "abd abdul abdel abdal abdoul abdu abdou abdel",
+    "ould wuld walad",
+    "john jon johnn",
+)
+# Particles as anyascii writes them from Arabic and Persian script.
+ARABIC_SCRIPT_PARTICLES = {"l": "al", "bn": "bin", "bnt": "bint", "bw": "abu", "bd": "abd", "wld": "ould"}
+
+# "Abdurrahman", "Abdul Rahman", "Abdelrahman", "Abd al-Rahman": the servant-of
+# prefix with its article, glued or not. Split off so all become abd + rahman.
+_ABD_PREFIX = re.compile(r"^abd(?:u|ou|e|a|o)?(?:l|(?=(\w))\1)?(?=\w{3,}$)")
+_CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# The Arabic article written joined to its noun: الرحمن → ال رحمن.
+_ARABIC_ARTICLE = re.compile(r"(?<![\w\u0600-\u06ff])ال(?=[\u0600-\u06ff]{2,})")
+_ABJAD = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+_SPLIT = re.compile(r"[\s\-_/,.;:()\[\]{}\"“”„«»]+")
+_APOSTROPHES = re.compile(r"['`ʿʾ’‘ʻʼ´]")
+
+# Skeleton folding: digraphs first, then single letters. Vowels and the
+# semi-vowels w/y (Arabic و/ي write long vowels) are dropped.
+_DIGRAPHS = (("kh", "k"), ("gh", "j"), ("sh", "s"), ("ch", "s"), ("zh", "j"), ("dj", "j"), ("dh", "z"),
+             ("th", "t"), ("ph", "f"), ("ck", "k"), ("ts", "s"), ("tz", "s"))
+_LETTERS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k", "z": "z",
+                          "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None})
+
+
+def transliterate(text: str) -> str:
+    """Any script to lowercase ASCII Latin, word breaks kept."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _ARABIC_ARTICLE.sub("ال ", text)
+    # Han and Hangul are written without spaces: one syllable per character.
+    text = _CJK.sub(lambda m: f" {anyascii(m.group())} ", text)
+    return anyascii(text).casefold()
+
+
+def _fold(text: str) -> str:
+    """Generic spelling folds, then the variants table."""
+    folded = text.replace("ou", "u").replace("ee", "i").replace("oo", "u").replace("ph", "f")
+    folded = re.sub(r"(.)\1+", r"\1", folded)
+    folded = re.sub(r"(?<=\w{3})(?:off|ow)$", "ov", folded)
+    folded = re.sub(r"(?<=\w{3})eff$", "ev", folded)
+    return VARIANTS.get(text) or VARIANTS.get(folded) or folded
+
+
+@lru_cache(maxsize=200_000)
+def skeleton(text: str) -> str:
+    for digraph, letter in _DIGRAPHS:
+        text = text.replace(digraph, letter)
+    text = text.translate(_LETTERS)
+    text = re.sub(r"(.)\1+", r"\1", text)
+    return text[:-1] if len(text) > 2 and text.endswith("h") else text
+
+
+def _role(text: str, is_organisation: bool) -> Role:
+    if text in HONORIFICS and not is_organisation:
+        return Role.HONORIFIC
+    if text in LEGAL_FORMS and is_organisation:
+        return Role.LEGAL
+    if text in PARTICLES or VARIANTS.get(text) in PARTICLES:
+        return Role.PARTICLE
+    if text in GENERIC_WORDS and is_organisation:
+        return Role.GENERIC
+    return Role.NAME
+
+
+def _token(original: str, text: str, is_organisation: bool) -> Token:
+    if _ABJAD.search(original):
+        # Written without vowels: only the particles are recognisable; "mr"
+        # from عمر is Umar, not an honorific.
+        text = ARABIC_SCRIPT_PARTICLES.get(text, text)
+        role = Role.PARTICLE if text in ARABIC_SCRIPT_PARTICLES.values() else Role.NAME
+        return Token(original, text, skeleton(text), role, abjad=True)
+    role = _role(text, is_organisation)
+    folded = _fold(text) if role is not Role.LEGAL else text
+    return Token(original, folded, skeleton(folded), role)
+
+
+@lru_cache(maxsize=100_000)
+def tokenise(name: str, is_organisation: bool = False) -> tuple[Token, ...]:
+    """A name as tokens, in order. Organisations get legal forms and generic
+    words marked; people get honorifics marked."""
+    tokens: list[Token] = []
+    for original in _SPLIT.split(name):
+        latin = _NON_WORD.sub("", _APOSTROPHES.sub("", transliterate(original)))
+        for word in latin.split():
+            prefix = _ABD_PREFIX.match(word)
+            if prefix and word not in VARIANTS:
+                tokens.append(_token(original, "abd", is_organisation))
+                word = word[prefix.end():]
+            tokens.append(_token(original, word, is_organisation))
+    return tuple(tokens)

@@ -1,0 +1,109 @@
+"""The screening engine: an index over list entries, queried one party at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vigil.matching.index import CandidateIndex, is_organisation
+from vigil.matching.names import NameComparison, compare
+from vigil.matching.normalise import tokenise
+from vigil.matching.score import query_facts, score
+from vigil.model import Entry, NameQuality
+from vigil.screening.query import Feature, Hit, Query
+from vigil.store import ListVersion, Store
+
+DEFAULT_THRESHOLD = 0.7
+MAX_NAME_LENGTH = 1000
+
+_KINDS = {
+    None: (False, True),
+    "": (False, True),
+    "person": (False,),
+    "individual": (False,),
+    "organisation": (True,),
+    "organization": (True,),
+    "entity": (True,),
+    "company": (True,),
+}
+
+
+class Screener:
+    """Screens queries against a fixed set of list entries.
+
+    Built once (the candidate index is made here); ``match`` then only reads,
+    so threads may share a screener and forked worker processes inherit it.
+    """
+
+    def __init__(self, entries: Iterable[tuple[Entry, ListVersion]]) -> None:
+        pairs = list(entries)
+        self._entry_versions = [version for _, version in pairs]
+        self.index = CandidateIndex([entry for entry, _ in pairs])
+        self._versions = list({v.id: v for v in self._entry_versions}.values())
+
+    @classmethod
+    def from_store(cls, store: Store, sources: list[str] | None = None) -> Screener:
+        """A screener over the newest version of each stored list (or of ``sources``)."""
+        versions = [v for v in _newest(store.versions()) if not sources or v.source in sources]
+        return cls((entry, version) for version in versions for entry in store.entries(version.id))
+
+    @property
+    def versions(self) -> list[ListVersion]:
+        return list(self._versions)
+
+    def match(self, query: Query, threshold: float = DEFAULT_THRESHOLD, limit: int = 10) -> list[Hit]:
+        """Hits scoring at least ``threshold``, best first, at most ``limit``.
+
+        Raises ValueError for a query that cannot be screened (no name, an
+        unknown kind, an unreadable date of birth or country).
+        """
+        name = query.name.strip() if query.name else ""
+        if not any(c.isalnum() for c in name):
+            raise ValueError(f"query {query.id!r}: the name {query.name!r} has no letters")
+        if len(name) > MAX_NAME_LENGTH:
+            raise ValueError(f"query {query.id!r}: the name is {len(name):,} characters long (at most {MAX_NAME_LENGTH})")
+        kind = query.kind.strip().lower() if query.kind else None
+        if kind not in _KINDS:
+            raise ValueError(f"query {query.id!r}: unknown kind {query.kind!r} (person or organisation)")
+        facts = query_facts(query.dob, query.country, query.id_number)
+        best: dict[int, tuple[float, NameComparison, NameQuality, str]] = {}
+        for organisation in _KINDS[kind]:
+            tokens = tokenise(name, organisation)
+            for name_id in self.index.candidates(tokens):
+                listed = self.index.names[name_id]
+                if is_organisation(self.index.entries[listed.entry].kind) != organisation:
+                    continue
+                comparison = compare(tokens, listed.tokens, self.index.weight)
+                self._keep(best, listed.entry, comparison, listed.quality, listed.full)
+            if facts.document:
+                for position in self.index.by_document(query.id_number):
+                    if is_organisation(self.index.entries[position].kind) == organisation:
+                        for listed in (n for n in self.index.names if n.entry == position):
+                            self._keep(best, position, compare(tokens, listed.tokens, self.index.weight), listed.quality, listed.full)
+        hits = []
+        for position, (_, comparison, quality, matched) in best.items():
+            entry = self.index.entries[position]
+            scored = score(comparison, quality, entry, facts, self.index.weight)
+            if scored.score >= threshold:
+                version = self._entry_versions[position]
+                hits.append(Hit(
+                    query_id=query.id, entry_id=entry.id, score=scored.score, matched_name=matched,
+                    entry_name=entry.primary_name, kind=str(entry.kind), source=entry.source,
+                    reference=entry.reference, version_id=version.id, explanation=scored.explanation,
+                    features=tuple(Feature(f.name, f.value, round(f.contribution, 3), f.detail) for f in scored.features),
+                ))
+        hits.sort(key=lambda h: (-h.score, h.entry_id))
+        return hits[:limit]
+
+    @staticmethod
+    def _keep(best: dict, position: int, comparison: NameComparison, quality: NameQuality, full: str) -> None:
+        """Keep, per entry, the name that matched best (weak aliases count less)."""
+        value = comparison.score * (0.5 if quality is NameQuality.LOW else 1.0) + 0.001 * comparison.evidence
+        if position not in best or value > best[position][0]:
+            best[position] = (value, comparison, quality, full)
+
+
+def _newest(versions: list[ListVersion]) -> list[ListVersion]:
+    newest: dict[str, ListVersion] = {}
+    for version in versions:  # ordered by publication within each source
+        newest[version.source] = version
+    return list(newest.values())
