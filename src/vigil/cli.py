@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vigil import sources, views
 from vigil.sources import SourceError
+from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
 from vigil.store import Store, StoreError, import_path, resolve_url
 from vigil.update import update
 
@@ -145,6 +146,37 @@ def history_command(
         _print_json([{"version": s.version.to_dict(), "status": s.status, "fields": s.fields} for s in steps])
     else:
         out.print(views.history_table(resolved, steps))
+
+
+@app.command("match")
+def match_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The name to screen, in any script.")],
+    dob: Annotated[str | None, typer.Option(help="Date of birth: YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    country: Annotated[str | None, typer.Option(help="Nationality or country: ISO code or name.")] = None,
+    id_number: Annotated[str | None, typer.Option("--id-number", help="Passport, national ID or registration number.")] = None,
+    kind: Annotated[str | None, typer.Option(help="person or organisation (default: either).")] = None,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest score shown.")] = DEFAULT_THRESHOLD,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Most hits shown.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Screen one name against the newest version of every stored list."""
+    screener = _screener(ctx)
+    try:
+        hits = screener.match(Query(name, kind=kind, dob=dob, country=country, id_number=id_number), threshold, limit)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if as_json:
+        _print_json({"versions": [v.to_dict() for v in screener.versions], "hits": [h.to_dict() for h in hits]})
+    else:
+        out.print(views.hits_table(name, hits, screener.versions))
+
+
+def _screener(ctx: typer.Context) -> Screener:
+    store = _store(ctx)
+    if not store.versions():
+        raise StoreError("no lists stored yet: `vigil import --bundled`, `vigil import FILE` or `vigil update`")
+    return Screener.from_store(store)
 
 
 @app.command("update")

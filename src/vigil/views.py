@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vigil.model import Entry
+from vigil.screening import Hit
 from vigil.store import Diff, HistoryStep, ListVersion
 
 
@@ -113,3 +114,15 @@ def history_table(entry_id: str, steps: list[HistoryStep]) -> Table:
     for step in steps:
         table.add_row(step.version.source, str(step.version.id), _day(step.version), step.status, ", ".join(step.fields))
     return table
+
+
+def hits_table(name: str, hits: list[Hit], versions: list[ListVersion]) -> Group:
+    screened = ", ".join(f"{v.source} version {v.id} ({_day(v)})" for v in versions)
+    if not hits:
+        return Group(Text(f"No hits for {name!r}. Screened against {screened}."))
+    table = Table(title=f"Hits for {escape(name)}", title_justify="left")
+    for column in ("score", "entry", "listed name", "matched name", "why"):
+        table.add_column(column, overflow="fold")
+    for hit in hits:
+        table.add_row(f"{hit.score:.3f}", hit.entry_id, escape(hit.entry_name), escape(hit.matched_name), escape(hit.explanation))
+    return Group(table, Text(f"Screened against {screened}."))

@@ -43,18 +43,32 @@ def is_organisation(kind: Kind) -> bool:
     return kind is not Kind.PERSON
 
 
-def name_keys(tokens: Sequence[Token]) -> set[str]:
-    keys = set()
-    for token in tokens:
-        if token.informative:
-            keys.add("t:" + token.text)
+def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[Token, ...]]:
+    """The index keys of a name, each with the parts it stands for.
+
+    Single parts give their text and skeleton; adjacent parts joined give
+    the same; every two parts give a pair key (selective even when both are
+    common, as in "Mohammed Omar") and initial keys ("M. Omar").
+    """
+    keys: dict[str, tuple[Token, ...]] = {}
+    informative = [t for t in tokens if t.informative]
+    for token in informative:
+        if len(token.text) > 1:
+            keys["t:" + token.text] = (token,)
             if len(token.skeleton) >= 2:
-                keys.add("s:" + token.skeleton)
+                keys["s:" + token.skeleton] = (token,)
     for first, second in zip(tokens, tokens[1:]):
         if first.informative or second.informative:
             joined = first.text + second.text
-            keys.add("t:" + joined)
-            keys.add("s:" + skeleton(joined))
+            keys["t:" + joined] = (first, second)
+            keys["s:" + skeleton(joined)] = (first, second)
+    for i, first in enumerate(informative):
+        for second in informative[i + 1 :]:
+            if len(first.text) > 1 and len(second.text) > 1:
+                keys["b:" + "|".join(sorted((first.text, second.text)))] = (first, second)
+            for initial, other in ((first, second), (second, first)):
+                if len(other.text) > 1:
+                    keys[f"i:{initial.text[0]}|{other.text}"] = (initial, other)
     return keys
 
 
@@ -100,26 +114,19 @@ class CandidateIndex:
         """Ids of the listed names most worth scoring against a query name."""
         found: dict[int, float] = defaultdict(float)
         common: list[tuple[tuple[int, ...], float]] = []
-        weights = {t.text: self.weight(t) for t in tokens}
-        for key in name_keys(tokens):
+        for key, parts in name_keys(tokens).items():
             ids = self.postings.get(key)
             if not ids:
                 continue
-            weight = weights.get(key[2:], 0.5) if key.startswith("t:") else 0.8 * max(
-                (w for t, w in weights.items() if skeleton(t) == key[2:]), default=0.5
-            )
+            weight = sum(self.weight(t) for t in parts) * (0.8 if key.startswith(("s:", "i:")) else 1.0)
             if len(ids) > self._common:
                 common.append((ids, weight))
                 continue
             for name_id in ids:
                 found[name_id] += weight
         for ids, weight in common:
-            if found:
-                for name_id in ids:
-                    if name_id in found:
-                        found[name_id] += weight
-            else:
-                for name_id in ids:
+            for name_id in ids:
+                if name_id in found or len(found) < MAX_CANDIDATES:
                     found[name_id] += weight
         return sorted(found, key=found.__getitem__, reverse=True)[:MAX_CANDIDATES]
 

@@ -20,10 +20,10 @@ from vigil.matching.normalise import Role, Token, skeleton
 MIN_PART_SIMILARITY = 0.75
 # What an initial ("M.") is worth against the part it may abbreviate.
 INITIAL_SIMILARITY = 0.5
-# Unmatched listed parts count this much against the score (people are
-# often screened with fewer names than the list gives); unmatched query
-# parts count fully.
-UNMATCHED_LISTED_PENALTY = 0.5
+# How much listed parts the query does not give count against the score:
+# people are often screened with fewer names than the list gives (a father's
+# and grandfather's name), while query parts the listed name lacks count fully.
+UNMATCHED_LISTED_PENALTY = 0.25
 
 Weigh = Callable[[Token], float]
 
@@ -52,7 +52,12 @@ def part_similarity(a: Token, b: Token) -> tuple[float, str]:
     if a.skeleton == b.skeleton and len(a.skeleton) >= 2:
         if a.abjad or b.abjad:
             return 1.0, "script"  # consonants are all such a script writes
-        return (0.92 if len(a.skeleton) >= 3 else 0.85), "spelling"
+        if len(a.skeleton) >= 3:
+            return 0.92, "spelling"
+        # Two consonants say little ("Omar" and "Mire" share "mr"): the
+        # spellings themselves must be close too.
+        if Levenshtein.normalized_similarity(a.text, b.text) >= 0.5:
+            return 0.85, "spelling"
     if len(a.text) == 1 or len(b.text) == 1:
         short, long_ = (a, b) if len(a.text) == 1 else (b, a)
         if len(long_.text) > 1 and long_.text[0] == short.text[0]:
@@ -122,9 +127,13 @@ def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> Na
     )
     unmatched_q = tuple(t for i, t in enumerate(query) if t.informative and i not in used_q)
     unmatched_e = tuple(t for j, t in enumerate(listed) if t.informative and j not in used_e)
-    matched = sum(2 * m.similarity * m.weight for m in matches)
-    missing = sum(2 * (1 - m.similarity) * m.weight for m in matches)
-    missing += sum(weigh(t) for t in unmatched_q) + UNMATCHED_LISTED_PENALTY * sum(weigh(t) for t in unmatched_e)
-    score = matched / (matched + missing) if matched else 0.0
     evidence = sum(m.similarity * m.weight for m in matches)
+    partial = sum((1 - m.similarity) * m.weight for m in matches)
+    query_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_q))
+    listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
+    score = query_cover * (1 - UNMATCHED_LISTED_PENALTY * (1 - listed_cover))
     return NameComparison(score, evidence, matches, unmatched_q, unmatched_e)
+
+
+def _cover(matched: float, missing: float) -> float:
+    return matched / (matched + missing) if matched else 0.0

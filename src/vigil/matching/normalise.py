@@ -149,9 +149,9 @@ def transliterate(text: str) -> str:
 def _fold(text: str) -> str:
     """Generic spelling folds, then the variants table."""
     folded = text.replace("ou", "u").replace("ee", "i").replace("oo", "u").replace("ph", "f")
-    folded = re.sub(r"(.)\1+", r"\1", folded)
     folded = re.sub(r"(?<=\w{3})(?:off|ow)$", "ov", folded)
     folded = re.sub(r"(?<=\w{3})eff$", "ev", folded)
+    folded = re.sub(r"(.)\1+", r"\1", folded)
     return VARIANTS.get(text) or VARIANTS.get(folded) or folded
 
 

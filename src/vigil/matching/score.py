@@ -32,6 +32,7 @@ SETTINGS = {
     "low_alias_factor": Setting(0.5, "weak/low-quality aliases count this much: they never alert alone"),
     "evidence_full": Setting(1.3, "summed informativeness of matched parts at which a name counts fully"),
     "evidence_floor": Setting(0.55, "what a name made only of common parts counts, at the least"),
+    "dob_confirms_name": Setting(0.6, "how much of a common name's restraint an agreeing date of birth lifts"),
     "dob_day": Setting(0.15, "query and listed date of birth agree to the day"),
     "dob_month": Setting(0.11, "... to the month"),
     "dob_year": Setting(0.08, "... to the year (or the year lies in a listed range)"),
@@ -209,12 +210,13 @@ def score(comparison: NameComparison, quality: NameQuality, entry: Entry, query:
     ceiling = setting("person_name_ceiling" if person else "organisation_name_ceiling")
     floor = setting("evidence_floor")
     strength = min(1.0, floor + (1 - floor) * comparison.evidence / setting("evidence_full"))
+    born = date_of_birth(query, entry) if person else None
+    if born is not None and born.value > 0:
+        # A common name with the right date of birth is no longer just a common name.
+        strength += (1 - strength) * setting("dob_confirms_name") * born.value
     name_value = comparison.score * strength * (setting("low_alias_factor") if quality is NameQuality.LOW else 1.0)
     features = [Contribution("name", round(comparison.score, 3), name_value * ceiling, describe_name(comparison, quality, weigh))]
-    for feature in (date_of_birth, country, document):
-        found = feature(query, entry) if person or feature is not date_of_birth else None
-        if found:
-            features.append(found)
+    features += [found for found in (born, country(query, entry), document(query, entry)) if found]
     total = sum(f.contribution for f in features if f.name != "document")
     doc = next((f for f in features if f.name == "document"), None)
     if doc is not None:
