@@ -37,38 +37,43 @@ class IndexedName:
     full: str
     quality: NameQuality
     tokens: tuple[Token, ...]
+    organisation: bool
 
 
 def is_organisation(kind: Kind) -> bool:
     return kind is not Kind.PERSON
 
 
-def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[Token, ...]]:
-    """The index keys of a name, each with the parts it stands for.
+def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
+    """The index keys of a name, each with the positions of the parts it stands for.
 
     Single parts give their text and skeleton; adjacent parts joined give
     the same; every two parts give a pair key (selective even when both are
     common, as in "Mohammed Omar") and initial keys ("M. Omar").
     """
-    keys: dict[str, tuple[Token, ...]] = {}
-    informative = [t for t in tokens if t.informative]
-    for token in informative:
+    keys: dict[str, tuple[int, ...]] = {}
+    informative = [i for i, t in enumerate(tokens) if t.informative]
+    for i in informative:
+        token = tokens[i]
         if len(token.text) > 1:
-            keys["t:" + token.text] = (token,)
+            keys["t:" + token.text] = (i,)
             if len(token.skeleton) >= 2:
-                keys["s:" + token.skeleton] = (token,)
-    for first, second in zip(tokens, tokens[1:]):
+                keys["s:" + token.skeleton] = (i,)
+    for i in range(len(tokens) - 1):
+        first, second = tokens[i], tokens[i + 1]
         if first.informative or second.informative:
             joined = first.text + second.text
-            keys["t:" + joined] = (first, second)
-            keys["s:" + skeleton(joined)] = (first, second)
-    for i, first in enumerate(informative):
-        for second in informative[i + 1 :]:
-            if len(first.text) > 1 and len(second.text) > 1:
-                keys["b:" + "|".join(sorted((first.text, second.text)))] = (first, second)
-            for initial, other in ((first, second), (second, first)):
-                if len(other.text) > 1:
-                    keys[f"i:{initial.text[0]}|{other.text}"] = (initial, other)
+            keys["t:" + joined] = (i, i + 1)
+            keys["s:" + skeleton(joined)] = (i, i + 1)
+    for n, i in enumerate(informative):
+        for j in informative[n + 1 :]:
+            first, second = tokens[i].text, tokens[j].text
+            if len(first) > 1 and len(second) > 1:
+                keys["b:" + "|".join(sorted((first, second)))] = (i, j)
+            if len(second) > 1:
+                keys[f"i:{first[0]}|{second}"] = (i, j)
+            if len(first) > 1:
+                keys[f"i:{second[0]}|{first}"] = (i, j)
     return keys
 
 
@@ -85,7 +90,7 @@ class CandidateIndex:
                 if not any(t.informative for t in tokens):
                     continue
                 name_id = len(self.names)
-                self.names.append(IndexedName(position, name.full, name.quality, tokens))
+                self.names.append(IndexedName(position, name.full, name.quality, tokens, organisation))
                 for key in name_keys(tokens):
                     postings[key].append(name_id)
             for document in entry.documents:
@@ -94,11 +99,19 @@ class CandidateIndex:
                     self.documents[key].append(position)
         self.postings = {key: tuple(ids) for key, ids in postings.items()}
         self.size = max(len(self.names), 1)
-        self._common = max(int(self.size * COMMON_KEY_SHARE), 20)
+        common = max(int(self.size * COMMON_KEY_SHARE), 20)
+        self._common_sets = {key: frozenset(ids) for key, ids in self.postings.items() if len(ids) > common}
         self._log_size = math.log(self.size + 1)
+        self._weights: dict[Token, float] = {}
 
     def weight(self, token: Token) -> float:
         """How informative a part is, 0..1, from how many listed names share it."""
+        found = self._weights.get(token)
+        if found is None:
+            found = self._weights[token] = self._weight(token)
+        return found
+
+    def _weight(self, token: Token) -> float:
         if not token.informative:
             return 0.0
         # A spelling the list has is counted as such; any other (a typo, a
@@ -110,25 +123,43 @@ class CandidateIndex:
             weight *= 0.5
         return weight * (0.3 if token.role is Role.GENERIC else 1.0)
 
-    def candidates(self, tokens: Sequence[Token]) -> list[int]:
-        """Ids of the listed names most worth scoring against a query name."""
+    def candidates(self, tokens: Sequence[Token], organisation: bool, min_cover: float = 0.0) -> list[int]:
+        """Ids of the listed names (of people, or of organisations) most worth
+        scoring against a query name.
+
+        ``min_cover``: skip names whose keys reach less than this share of the
+        query's informativeness; their score could not reach the threshold.
+        """
+        weights = [self.weight(t) for t in tokens]
         found: dict[int, float] = defaultdict(float)
-        common: list[tuple[tuple[int, ...], float]] = []
+        covered: dict[int, int] = defaultdict(int)  # bit mask of the query parts reached
+        common = []
         for key, parts in name_keys(tokens).items():
             ids = self.postings.get(key)
             if not ids:
                 continue
-            weight = sum(self.weight(t) for t in parts) * (0.8 if key.startswith(("s:", "i:")) else 1.0)
-            if len(ids) > self._common:
-                common.append((ids, weight))
+            weight = sum(weights[i] for i in parts) * (0.8 if key[0] in "si" else 1.0)
+            mask = sum(1 << i for i in parts)
+            if key in self._common_sets:
+                common.append((key, weight, mask))
                 continue
             for name_id in ids:
                 found[name_id] += weight
-        for ids, weight in common:
-            for name_id in ids:
-                if name_id in found or len(found) < MAX_CANDIDATES:
-                    found[name_id] += weight
-        return sorted(found, key=found.__getitem__, reverse=True)[:MAX_CANDIDATES]
+                covered[name_id] |= mask
+        for key, weight, mask in common:
+            # A common key only adds to names other keys found, unless too few were.
+            reached = found.keys() & self._common_sets[key]
+            if len(found) < MAX_CANDIDATES:
+                reached.update(self.postings[key][: MAX_CANDIDATES - len(found)])
+            for name_id in reached:
+                found[name_id] += weight
+                covered[name_id] |= mask
+        needed = min_cover * (sum(weights) or 1.0)
+        cover = {mask: sum(w for i, w in enumerate(weights) if mask >> i & 1) for mask in set(covered.values())}
+        names = self.names
+        kept = [n for n in found if cover[covered[n]] >= needed and names[n].organisation == organisation]
+        kept.sort(key=found.__getitem__, reverse=True)
+        return kept[:MAX_CANDIDATES]
 
     def by_document(self, number: str) -> list[int]:
         return list(self.documents.get(document_key(number), ()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -69,9 +70,10 @@ def part_similarity(a: Token, b: Token) -> tuple[float, str]:
     return (best, "similar") if best >= MIN_PART_SIMILARITY else (0.0, "")
 
 
-def _joined(tokens: Sequence[Token]) -> Token:
-    text = "".join(t.text for t in tokens)
-    return Token(" ".join(t.original for t in tokens), text, skeleton(text), Role.NAME)
+@lru_cache(maxsize=500_000)
+def _joined(first: Token, second: Token) -> Token:
+    text = first.text + second.text
+    return Token(f"{first.original} {second.original}", text, skeleton(text), Role.NAME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +100,14 @@ def _pairings(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
     for i, q in enumerate(query):
         if q.informative and len(q.text) >= 5:
             for j in range(len(listed) - 1):
-                similarity, _ = part_similarity(q, _joined(listed[j : j + 2]))
+                similarity, _ = part_similarity(q, _joined(listed[j], listed[j + 1]))
                 if similarity >= 0.85:
                     weight = max(weigh(t) for t in listed[j : j + 2])
                     found.append(_Pairing((i,), (j, j + 1), similarity, weight, "joined"))
     for j, e in enumerate(listed):
         if e.informative and len(e.text) >= 5:
             for i in range(len(query) - 1):
-                similarity, _ = part_similarity(_joined(query[i : i + 2]), e)
+                similarity, _ = part_similarity(_joined(query[i], query[i + 1]), e)
                 if similarity >= 0.85:
                     found.append(_Pairing((i, i + 1), (j,), similarity, weigh(e), "joined"))
     return found

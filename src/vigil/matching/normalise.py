@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
@@ -37,10 +37,10 @@ class Token:
     skeleton: str
     role: Role
     abjad: bool = False  # written in a script without short vowels (Arabic, Persian, Hebrew)
+    informative: bool = field(init=False, compare=False)  # a name part, not a particle, title or legal form
 
-    @property
-    def informative(self) -> bool:
-        return self.role in (Role.NAME, Role.GENERIC)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "informative", self.role in (Role.NAME, Role.GENERIC))
 
 
 PARTICLES = frozenset(

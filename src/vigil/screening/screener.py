@@ -7,12 +7,16 @@ from collections.abc import Iterable
 from vigil.matching.index import CandidateIndex, is_organisation
 from vigil.matching.names import NameComparison, compare
 from vigil.matching.normalise import tokenise
-from vigil.matching.score import query_facts, score
-from vigil.model import Entry, NameQuality
+from vigil.matching.score import QueryFacts, date_of_birth, query_facts, score, setting
+from vigil.model import Entry, Kind, NameQuality
 from vigil.screening.query import Feature, Hit, Query
 from vigil.store import ListVersion, Store
 
 DEFAULT_THRESHOLD = 0.7
+# The most a name can give, and the most everything else but a document can
+# add: names that cannot reach the threshold are not scored at all.
+MAX_NAME_CEILING = max(setting("person_name_ceiling"), setting("organisation_name_ceiling"))
+MAX_OTHER_EVIDENCE = setting("dob_day") + setting("country_match")
 MAX_NAME_LENGTH = 1000
 
 _KINDS = {
@@ -66,11 +70,15 @@ class Screener:
             raise ValueError(f"query {query.id!r}: unknown kind {query.kind!r} (person or organisation)")
         facts = query_facts(query.dob, query.country, query.id_number)
         best: dict[int, tuple[float, NameComparison, NameQuality, str]] = {}
+        min_cover = max(0.0, (threshold - MAX_OTHER_EVIDENCE) / MAX_NAME_CEILING)
+        reachable: dict[int, bool] = {}
         for organisation in _KINDS[kind]:
             tokens = tokenise(name, organisation)
-            for name_id in self.index.candidates(tokens):
+            for name_id in self.index.candidates(tokens, organisation, min_cover):
                 listed = self.index.names[name_id]
-                if is_organisation(self.index.entries[listed.entry].kind) != organisation:
+                if listed.entry not in reachable:
+                    reachable[listed.entry] = self._reachable(self.index.entries[listed.entry], facts, threshold)
+                if not reachable[listed.entry]:
                     continue
                 comparison = compare(tokens, listed.tokens, self.index.weight)
                 self._keep(best, listed.entry, comparison, listed.quality, listed.full)
@@ -93,6 +101,15 @@ class Screener:
                 ))
         hits.sort(key=lambda h: (-h.score, h.entry_id))
         return hits[:limit]
+
+    @staticmethod
+    def _reachable(entry: Entry, facts: QueryFacts, threshold: float) -> bool:
+        """Whether a perfect name could still reach the threshold: a birth date
+        that clearly disagrees rules most entries out before names are compared."""
+        if facts.document or entry.kind is not Kind.PERSON:
+            return True
+        born = date_of_birth(facts, entry)
+        return born is None or setting("person_name_ceiling") + born.contribution + setting("country_match") >= threshold
 
     @staticmethod
     def _keep(best: dict, position: int, comparison: NameComparison, quality: NameQuality, full: str) -> None:
