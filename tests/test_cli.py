@@ -151,3 +151,26 @@ def test_help_lists_every_command():
     for command in ("import", "lists", "diff", "show", "history", "update"):
         assert command in result.stdout
     assert shutil.which(VIGIL)
+
+
+def test_match_screen_and_rescreen(db, tmp_path):
+    vigil(db, "import", str(UN_FILES[1]))
+    vigil(db, "import", str(UN_2026))
+    shown = vigil(db, "match", "ISIL Khorasan").stdout
+    assert "un:QDe.161" in shown and "un version 2" in shown
+    hits = json.loads(vigil(db, "match", "Aiman Zawahiri", "--dob", "1951", "--country", "EG", "--json").stdout)
+    [top, *_] = hits["hits"]
+    assert top["entry_id"] == "un:QDi.006" and "born 1951, as listed" in top["explanation"]
+    bad = vigil(db, "match", "Ayman", "--dob", "soon", check=False)
+    assert bad.returncode == 2 and "date of birth 'soon'" in bad.stderr
+
+    customers = tmp_path / "customers.csv"
+    customers.write_text("id,name,dob\nc1,ISLAMIC STATE IN IRAQ AND THE LEVANT - KHORASAN,\nc2,Jane Q. Nobody,1980\nc3,,\n")
+    result = vigil(db, "screen", str(customers), "--out", str(tmp_path / "hits.jsonl"), "--workers", "1")
+    assert "screened 2 rows" in result.stdout and "skipped 1 rows" in result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "hits.jsonl").read_text().splitlines()]
+    assert {r["query_id"] for r in rows} == {"c1"} and rows[0]["list_version"] == "un:2"
+
+    delta = vigil(db, "rescreen", str(customers), "--out", str(tmp_path / "delta.csv"), "--workers", "1")
+    assert "un: version 1 → version 2" in delta.stdout
+    assert "un:QDe.161" in (tmp_path / "delta.csv").read_text()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -11,12 +13,23 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil import sources, views
 from vigil.sources import SourceError
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
+from vigil.screening.batch import InputError, ScreenSummary, screen_file, summary_path
+from vigil.screening.rescreen import rescreen_file
 from vigil.store import Store, StoreError, import_path, resolve_url
 from vigil.update import update
 
@@ -172,6 +185,70 @@ def match_command(
         out.print(views.hits_table(name, hits, screener.versions))
 
 
+ThresholdOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="Lowest score reported.")]
+LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="Most hits per row.")]
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Processes (default: every core).")]
+
+
+@app.command("screen")
+def screen_command(
+    ctx: typer.Context,
+    input: Annotated[Path, typer.Argument(help="CSV, JSON Lines or Parquet with columns id, name [, kind, dob, country, id_number].")],
+    output: Annotated[Path, typer.Option("--out", help="Hits: .jsonl, .csv or .parquet (a summary goes beside it).")],
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    limit: LimitOption = 10,
+    workers: WorkersOption = None,
+) -> None:
+    """Screen a file of names against the newest version of every stored list."""
+    screener = _screener(ctx)
+    with _progress("screening") as advance:
+        summary = screen_file(screener, input, output, threshold, limit, workers, advance)
+    _report(summary, output)
+
+
+@app.command("rescreen")
+def rescreen_command(
+    ctx: typer.Context,
+    input: Annotated[Path, typer.Argument(help="The same kind of file as for `vigil screen`.")],
+    output: Annotated[Path, typer.Option("--out", help="Hits with their status: .jsonl, .csv or .parquet.")],
+    previous: Annotated[Path | None, typer.Option(help="Earlier `vigil screen` results: report hits whose entry was de-listed.")] = None,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    limit: LimitOption = 10,
+    workers: WorkersOption = None,
+) -> None:
+    """After an import, screen only against entries added or amended since the previous version."""
+    with _progress("re-screening") as advance:
+        summary = rescreen_file(_store(ctx), input, output, previous, threshold, limit, workers, advance)
+    for change in summary.changes:
+        before = f"version {change['from']['id']}" if change["from"] else "nothing"
+        out.print(f"{change['source']}: {before} → version {change['to']['id']}: "
+                  f"{change['added']} added, {change['amended']} amended, {change['removed']} removed")
+    if summary.delisted:
+        out.print(f"{len(summary.delisted)} earlier hits no longer stand: their entries were de-listed")
+    _report(summary, output)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int], None]]:
+    """A progress counter on the terminal (rows screened, rate)."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda rows: progress.advance(task, rows)
+
+
+def _report(summary: ScreenSummary, path: Path) -> None:
+    versions = ", ".join(f"{v['source']} version {v['id']} ({v['published_on']})" for v in summary.versions)
+    out.print(f"screened {summary.queries:,} rows against {versions} in {summary.seconds:.1f} s: "
+              f"{summary.hits:,} hits written to {path}")
+    if summary.skipped:
+        first = summary.skipped_rows[0]
+        err.print(f"[yellow]skipped {summary.skipped:,} rows[/yellow] (first: row {first.row}: {first.reason}); "
+                  f"all are listed in {summary_path(path)}", highlight=False, soft_wrap=True)
+    for warning in summary.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+
+
 def _screener(ctx: typer.Context) -> Screener:
     store = _store(ctx)
     if not store.versions():
@@ -229,7 +306,7 @@ def main() -> None:
     """Entry point: known failures print one clear line and exit non-zero."""
     try:
         app()
-    except (SourceError, StoreError) as error:
+    except (SourceError, StoreError, InputError) as error:
         err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except SQLAlchemyError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from vigil.matching.index import CandidateIndex, is_organisation
 from vigil.matching.names import NameComparison, compare
@@ -54,8 +54,12 @@ class Screener:
     def versions(self) -> list[ListVersion]:
         return list(self._versions)
 
-    def match(self, query: Query, threshold: float = DEFAULT_THRESHOLD, limit: int = 10) -> list[Hit]:
-        """Hits scoring at least ``threshold``, best first, at most ``limit``.
+    def match(
+        self, query: Query, threshold: float = DEFAULT_THRESHOLD, limit: int = 10, only: Container[str] | None = None
+    ) -> list[Hit]:
+        """Hits scoring at least ``threshold``, best first, at most ``limit``;
+        with ``only``, hits on those entry ids alone (names are still weighed
+        against every indexed entry, so scores do not change).
 
         Raises ValueError for a query that cannot be screened (no name, an
         unknown kind, an unreadable date of birth or country).
@@ -76,6 +80,8 @@ class Screener:
             tokens = tokenise(name, organisation)
             for name_id in self.index.candidates(tokens, organisation, min_cover):
                 listed = self.index.names[name_id]
+                if only is not None and self.index.entries[listed.entry].id not in only:
+                    continue
                 if listed.entry not in reachable:
                     reachable[listed.entry] = self._reachable(self.index.entries[listed.entry], facts, threshold)
                 if not reachable[listed.entry]:
@@ -84,7 +90,8 @@ class Screener:
                 self._keep(best, listed.entry, comparison, listed.quality, listed.full)
             if facts.document:
                 for position in self.index.by_document(query.id_number):
-                    if is_organisation(self.index.entries[position].kind) == organisation:
+                    entry = self.index.entries[position]
+                    if is_organisation(entry.kind) == organisation and (only is None or entry.id in only):
                         for listed in (n for n in self.index.names if n.entry == position):
                             self._keep(best, position, compare(tokens, listed.tokens, self.index.weight), listed.quality, listed.full)
         hits = []
