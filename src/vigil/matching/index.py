@@ -40,6 +40,26 @@ class IndexedName:
     organisation: bool
 
 
+_PARENTHESES = re.compile(r"\(([^()]*)\)")
+
+
+def name_forms(full: str) -> list[str]:
+    """The names one published string holds: "A; B" is two names, and
+    "AL-QAIDA IN THE ARABIAN PENINSULA (AQAP)" is also "AQAP" and the name
+    without it."""
+    forms = []
+    for part in full.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        forms.append(part)
+        inner = [m.strip() for m in _PARENTHESES.findall(part) if len(m.strip()) >= 2]
+        if inner:
+            forms.append(_PARENTHESES.sub(" ", part).strip())
+            forms.extend(inner)
+    return list(dict.fromkeys(f for f in forms if f))
+
+
 def is_organisation(kind: Kind) -> bool:
     return kind is not Kind.PERSON
 
@@ -86,13 +106,14 @@ class CandidateIndex:
         for position, entry in enumerate(self.entries):
             organisation = is_organisation(entry.kind)
             for name in entry.names:
-                tokens = tokenise(name.full, organisation)
-                if not any(t.informative for t in tokens):
-                    continue
-                name_id = len(self.names)
-                self.names.append(IndexedName(position, name.full, name.quality, tokens, organisation))
-                for key in name_keys(tokens):
-                    postings[key].append(name_id)
+                for form in name_forms(name.full):
+                    tokens = tokenise(form, organisation)
+                    if not any(t.informative for t in tokens):
+                        continue
+                    name_id = len(self.names)
+                    self.names.append(IndexedName(position, name.full, name.quality, tokens, organisation))
+                    for key in name_keys(tokens):
+                        postings[key].append(name_id)
             for document in entry.documents:
                 key = document_key(document.number)
                 if len(key) >= 4:

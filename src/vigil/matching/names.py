@@ -10,6 +10,7 @@ more than "Muhammad", particles and legal forms almost nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,6 +26,10 @@ INITIAL_SIMILARITY = 0.5
 # people are often screened with fewer names than the list gives (a father's
 # and grandfather's name), while query parts the listed name lacks count fully.
 UNMATCHED_LISTED_PENALTY = 0.25
+# A person's name that matches in two parts or more may carry a middle name
+# the list lacks: such extra query parts count this much.
+UNMATCHED_QUERY_PENALTY_PERSON = 0.6
+_VOWEL_RUNS = re.compile(r"[aeiouyw]+")
 
 Weigh = Callable[[Token], float]
 
@@ -56,8 +61,8 @@ def part_similarity(a: Token, b: Token) -> tuple[float, str]:
         if len(a.skeleton) >= 3:
             return 0.92, "spelling"
         # Two consonants say little ("Omar" and "Mire" share "mr"): the
-        # spellings themselves must be close too.
-        if Levenshtein.normalized_similarity(a.text, b.text) >= 0.5:
+        # vowels must fall in the same places too ("Obeida", "Ubaydah").
+        if Levenshtein.normalized_similarity(_vowels_folded(a.text), _vowels_folded(b.text)) >= 0.75:
             return 0.85, "spelling"
     if len(a.text) == 1 or len(b.text) == 1:
         short, long_ = (a, b) if len(a.text) == 1 else (b, a)
@@ -113,7 +118,7 @@ def _pairings(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
     return found
 
 
-def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> NameComparison:
+def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh, person: bool = False) -> NameComparison:
     """Align two tokenised names greedily, the most telling pairs first."""
     used_q: set[int] = set()
     used_e: set[int] = set()
@@ -131,7 +136,10 @@ def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> Na
     unmatched_e = tuple(t for j, t in enumerate(listed) if t.informative and j not in used_e)
     evidence = sum(m.similarity * m.weight for m in matches)
     partial = sum((1 - m.similarity) * m.weight for m in matches)
-    query_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_q))
+    extra = sum(weigh(t) for t in unmatched_q)
+    if person and len(matches) >= 2:
+        extra *= UNMATCHED_QUERY_PENALTY_PERSON
+    query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
     score = query_cover * (1 - UNMATCHED_LISTED_PENALTY * (1 - listed_cover))
     return NameComparison(score, evidence, matches, unmatched_q, unmatched_e)
@@ -139,3 +147,10 @@ def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> Na
 
 def _cover(matched: float, missing: float) -> float:
     return matched / (matched + missing) if matched else 0.0
+
+
+@lru_cache(maxsize=200_000)
+def _vowels_folded(text: str) -> str:
+    """Every run of vowels as one "a", a final "h" dropped: where the vowels are, not which."""
+    folded = _VOWEL_RUNS.sub("a", text)
+    return folded[:-1] if folded.endswith("h") and len(folded) > 2 else folded

@@ -61,7 +61,7 @@ LEGAL_FORMS = frozenset(
     "plc llp lp jsc ojsc pjsc cjsc ooo zao oao pao ao bv nv srl spa sl sae pvt pte pty fze fzco fzc "
     "fzllc wll est establishment foundation fondation organisation organization org association "
     "society trust group holding holdings enterprise enterprises partnership cooperative coop "
-    "bhd sdn tic as aps ab oy kft sp zoo".split()
+    "bhd sdn tic as aps ab oy kft sp zoo anstalt stiftung verein ev ltda eirl sarl sprl bvba".split()
 )
 GENERIC_WORDS = frozenset(
     "trading trade international intl global general services service industries industrial "

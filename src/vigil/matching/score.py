@@ -30,7 +30,7 @@ SETTINGS = {
     "person_name_ceiling": Setting(0.85, "score of a perfect name match for a person, nothing else known"),
     "organisation_name_ceiling": Setting(0.9, "score of a perfect name match for an organisation"),
     "low_alias_factor": Setting(0.5, "weak/low-quality aliases count this much: they never alert alone"),
-    "evidence_full": Setting(1.3, "summed informativeness of matched parts at which a name counts fully"),
+    "evidence_full": Setting(1.0, "summed informativeness of matched parts at which a name counts fully"),
     "evidence_floor": Setting(0.55, "what a name made only of common parts counts, at the least"),
     "dob_confirms_name": Setting(0.6, "how much of a common name's restraint an agreeing date of birth lifts"),
     "dob_day": Setting(0.15, "query and listed date of birth agree to the day"),

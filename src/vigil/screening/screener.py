@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 
-from vigil.matching.index import CandidateIndex, is_organisation
+from vigil.matching.index import CandidateIndex, is_organisation, name_forms
 from vigil.matching.names import NameComparison, compare
 from vigil.matching.normalise import tokenise
 from vigil.matching.score import QueryFacts, date_of_birth, query_facts, score, setting
@@ -76,8 +76,8 @@ class Screener:
         best: dict[int, tuple[float, NameComparison, NameQuality, str]] = {}
         min_cover = max(0.0, (threshold - MAX_OTHER_EVIDENCE) / MAX_NAME_CEILING)
         reachable: dict[int, bool] = {}
-        for organisation in _KINDS[kind]:
-            tokens = tokenise(name, organisation)
+        for organisation, form in ((o, f) for o in _KINDS[kind] for f in name_forms(name)):
+            tokens = tokenise(form, organisation)
             for name_id in self.index.candidates(tokens, organisation, min_cover):
                 listed = self.index.names[name_id]
                 if only is not None and self.index.entries[listed.entry].id not in only:
@@ -86,14 +86,14 @@ class Screener:
                     reachable[listed.entry] = self._reachable(self.index.entries[listed.entry], facts, threshold)
                 if not reachable[listed.entry]:
                     continue
-                comparison = compare(tokens, listed.tokens, self.index.weight)
+                comparison = compare(tokens, listed.tokens, self.index.weight, not organisation)
                 self._keep(best, listed.entry, comparison, listed.quality, listed.full)
             if facts.document:
                 for position in self.index.by_document(query.id_number):
                     entry = self.index.entries[position]
                     if is_organisation(entry.kind) == organisation and (only is None or entry.id in only):
                         for listed in (n for n in self.index.names if n.entry == position):
-                            self._keep(best, position, compare(tokens, listed.tokens, self.index.weight), listed.quality, listed.full)
+                            self._keep(best, position, compare(tokens, listed.tokens, self.index.weight, not organisation), listed.quality, listed.full)
         hits = []
         for position, (_, comparison, quality, matched) in best.items():
             entry = self.index.entries[position]
