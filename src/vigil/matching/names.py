@@ -101,20 +101,32 @@ def _pairings(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
                 similarity, how = part_similarity(q, e)
                 if similarity:
                     found.append(_Pairing((i,), (j,), similarity, weigh(e), how))
-    # One part against two adjacent parts joined, either way round.
+    # One part against two parts joined, either way round.
     for i, q in enumerate(query):
         if q.informative and len(q.text) >= 5:
-            for j in range(len(listed) - 1):
-                similarity, _ = part_similarity(q, _joined(listed[j], listed[j + 1]))
+            for positions, joined in _joins(listed):
+                similarity, _ = part_similarity(q, joined)
                 if similarity >= 0.85:
-                    weight = max(weigh(t) for t in listed[j : j + 2])
-                    found.append(_Pairing((i,), (j, j + 1), similarity, weight, "joined"))
+                    weight = max(weigh(listed[j]) for j in positions)
+                    found.append(_Pairing((i,), positions, similarity, weight, "joined"))
     for j, e in enumerate(listed):
         if e.informative and len(e.text) >= 5:
-            for i in range(len(query) - 1):
-                similarity, _ = part_similarity(_joined(query[i], query[i + 1]), e)
+            for positions, joined in _joins(query):
+                similarity, _ = part_similarity(joined, e)
                 if similarity >= 0.85:
-                    found.append(_Pairing((i, i + 1), (j,), similarity, weigh(e), "joined"))
+                    found.append(_Pairing(positions, (j,), similarity, weigh(e), "joined"))
+    return found
+
+
+def _joins(tokens: Sequence[Token]) -> list[tuple[tuple[int, ...], Token]]:
+    """Adjacent parts joined ("Abd" + "Rahman"), and two parts around an
+    article joined without it ("Nur al-Din" as "Nuruddin")."""
+    found = [((i, i + 1), _joined(tokens[i], tokens[i + 1])) for i in range(len(tokens) - 1)]
+    found += [
+        ((i, i + 1, i + 2), _joined(tokens[i], tokens[i + 2]))
+        for i in range(len(tokens) - 2)
+        if tokens[i + 1].role is Role.PARTICLE and tokens[i].informative and tokens[i + 2].informative
+    ]
     return found
 
 

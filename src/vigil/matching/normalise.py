@@ -123,7 +123,8 @@ ARABIC_SCRIPT_PARTICLES = {"l": "al", "bn": "bin", "bnt": "bint", "bw": "abu", "
 _ABD_PREFIX = re.compile(r"^abd(?:u|ou|e|a|o)?(?:l|(?=(\w))\1)?(?=\w{3,}$)")
 _CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # The Arabic article written joined to its noun: الرحمن → ال رحمن.
-_ARABIC_ARTICLE = re.compile(r"(?<![\w\u0600-\u06ff])ال(?=[\u0600-\u06ff]{2,})")
+_ARABIC_ARTICLE = re.compile(r"(?<![\w\u0600-\u06ff])ال(?=[\u0600-\u06ff]{2,})(?!له(?![\u0600-\u06ff]))")
+_ARABIC_ABD = re.compile(r"(?<![\w\u0600-\u06ff])عبد(?=ال)")
 _ABJAD = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 _SPLIT = re.compile(r"[\s\-_/,.;:()\[\]{}\"“”„«»]+")
@@ -131,19 +132,25 @@ _APOSTROPHES = re.compile(r"['`ʿʾ’‘ʻʼ´]")
 
 # Skeleton folding: digraphs first, then single letters. Vowels and the
 # semi-vowels w/y (Arabic و/ي write long vowels) are dropped.
-_DIGRAPHS = (("kh", "k"), ("gh", "j"), ("sh", "s"), ("ch", "s"), ("zh", "j"), ("dj", "j"), ("dh", "z"),
+_DIGRAPHS = (("kh", "h"), ("gh", "j"), ("sh", "s"), ("ch", "s"), ("zh", "j"), ("dj", "j"), ("dh", "z"),
              ("th", "t"), ("ph", "f"), ("ck", "k"), ("ts", "s"), ("tz", "s"))
 _LETTERS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k", "z": "z",
                           "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None})
 
 
-def transliterate(text: str) -> str:
-    """Any script to lowercase ASCII Latin, word breaks kept."""
-    text = unicodedata.normalize("NFKC", text)
+def _prepare(name: str) -> str:
+    """NFKC; Arabic-script articles and "servant of" split from their noun
+    (الرحمن → ال رحمن, عبدالله → عبد الله); Han and Hangul, written without
+    spaces, one syllable per word."""
+    text = unicodedata.normalize("NFKC", name)
+    text = _ARABIC_ABD.sub("عبد ", text)
     text = _ARABIC_ARTICLE.sub("ال ", text)
-    # Han and Hangul are written without spaces: one syllable per character.
-    text = _CJK.sub(lambda m: f" {anyascii(m.group())} ", text)
-    return anyascii(text).casefold()
+    return _CJK.sub(lambda m: f" {m.group()} ", text)
+
+
+def _latin(text: str) -> str:
+    """Any script to lowercase ASCII letters and digits."""
+    return _NON_WORD.sub("", _APOSTROPHES.sub("", anyascii(text).casefold()))
 
 
 def _fold(text: str) -> str:
@@ -155,13 +162,26 @@ def _fold(text: str) -> str:
     return VARIANTS.get(text) or VARIANTS.get(folded) or folded
 
 
-@lru_cache(maxsize=200_000)
-def skeleton(text: str) -> str:
+def _consonants(text: str) -> str:
     for digraph, letter in _DIGRAPHS:
         text = text.replace(digraph, letter)
-    text = text.translate(_LETTERS)
-    text = re.sub(r"(.)\1+", r"\1", text)
-    return text[:-1] if len(text) > 2 and text.endswith("h") else text
+    return text.translate(_LETTERS)
+
+
+def _finish(consonants: str) -> str:
+    consonants = re.sub(r"(.)\1+", r"\1", consonants)
+    return consonants[:-1] if len(consonants) > 2 and consonants.endswith("h") else consonants
+
+
+@lru_cache(maxsize=200_000)
+def skeleton(text: str) -> str:
+    return _finish(_consonants(text))
+
+
+def _abjad_skeleton(word: str) -> str:
+    """Letter by letter, so that two letters never read as one digraph
+    (صح is s + h, not ش "sh")."""
+    return _finish("".join(_consonants(_latin(letter)) for letter in word))
 
 
 def _role(text: str, is_organisation: bool) -> Role:
@@ -176,13 +196,16 @@ def _role(text: str, is_organisation: bool) -> Role:
     return Role.NAME
 
 
+def _abjad_token(original: str) -> Token:
+    """A word written without vowels: only the particles are recognisable;
+    "mr" from عمر is Umar, not an honorific."""
+    text = _latin(original)
+    text = ARABIC_SCRIPT_PARTICLES.get(text, text)
+    role = Role.PARTICLE if text in ARABIC_SCRIPT_PARTICLES.values() else Role.NAME
+    return Token(original, text, _abjad_skeleton(original), role, abjad=True)
+
+
 def _token(original: str, text: str, is_organisation: bool) -> Token:
-    if _ABJAD.search(original):
-        # Written without vowels: only the particles are recognisable; "mr"
-        # from عمر is Umar, not an honorific.
-        text = ARABIC_SCRIPT_PARTICLES.get(text, text)
-        role = Role.PARTICLE if text in ARABIC_SCRIPT_PARTICLES.values() else Role.NAME
-        return Token(original, text, skeleton(text), role, abjad=True)
     role = _role(text, is_organisation)
     folded = _fold(text) if role is not Role.LEGAL else text
     return Token(original, folded, skeleton(folded), role)
@@ -193,9 +216,12 @@ def tokenise(name: str, is_organisation: bool = False) -> tuple[Token, ...]:
     """A name as tokens, in order. Organisations get legal forms and generic
     words marked; people get honorifics marked."""
     tokens: list[Token] = []
-    for original in _SPLIT.split(name):
-        latin = _NON_WORD.sub("", _APOSTROPHES.sub("", transliterate(original)))
-        for word in latin.split():
+    for original in _SPLIT.split(_prepare(name)):
+        if _ABJAD.search(original):
+            if _latin(original):
+                tokens.append(_abjad_token(original))
+            continue
+        for word in _latin(original).split():
             prefix = _ABD_PREFIX.match(word)
             if prefix and word not in VARIANTS:
                 tokens.append(_token(original, "abd", is_organisation))
