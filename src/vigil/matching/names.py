@@ -52,25 +52,30 @@ class NameComparison:
     unmatched_listed: tuple[Token, ...]
 
 
-def part_similarity(a: Token, b: Token) -> tuple[float, str]:
-    if a.text == b.text:
+def part_similarity(query: Token, listed: Token) -> tuple[float, str]:
+    """How alike a query part and a listed part are, 0..1, and how."""
+    if query.text == listed.text:
         return 1.0, "same"
-    if a.skeleton == b.skeleton and len(a.skeleton) >= 2:
-        if a.abjad or b.abjad:
-            return 1.0, "script"  # consonants are all such a script writes
-        if len(a.skeleton) >= 3:
-            return 0.92, "spelling"
-        # Two consonants say little ("Omar" and "Mire" share "mr"): the
-        # vowels must fall in the same places too ("Obeida", "Ubaydah").
-        if Levenshtein.normalized_similarity(_vowels_folded(a.text), _vowels_folded(b.text)) >= 0.75:
-            return 0.85, "spelling"
-    if len(a.text) == 1 or len(b.text) == 1:
-        short, long_ = (a, b) if len(a.text) == 1 else (b, a)
+    if query.skeleton == listed.skeleton and len(query.skeleton) >= 2:
+        if query.abjad:
+            return 1.0, "script"  # its consonants are all such a script writes
+        if listed.abjad:
+            # A query with vowels meets a listed original-script name only on
+            # consonants; the entry's Latin names say more.
+            return 0.85, "script"
+        # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
+        # but not "Omar" ≈ "Mire" or "Hammoud" ≈ "Ahmad".
+        vowels = Levenshtein.normalized_similarity(_vowels_folded(query.text), _vowels_folded(listed.text))
+        if vowels >= 0.7:
+            return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
+    if len(query.text) == 1 or len(listed.text) == 1:
+        short, long_ = (query, listed) if len(query.text) == 1 else (listed, query)
         if len(long_.text) > 1 and long_.text[0] == short.text[0]:
             return INITIAL_SIMILARITY, "initial"
         return 0.0, ""
-    text = Levenshtein.normalized_similarity(a.text, b.text)
-    skel = Levenshtein.normalized_similarity(a.skeleton, b.skeleton) * 0.9 if min(len(a.skeleton), len(b.skeleton)) >= 3 else 0.0
+    text = Levenshtein.normalized_similarity(query.text, listed.text)
+    long_enough = min(len(query.skeleton), len(listed.skeleton)) >= 3
+    skel = Levenshtein.normalized_similarity(query.skeleton, listed.skeleton) * 0.9 if long_enough else 0.0
     best = max(text, skel)
     return (best, "similar") if best >= MIN_PART_SIMILARITY else (0.0, "")
 
