@@ -27,7 +27,7 @@ class Setting:
 
 
 SETTINGS = {
-    "person_name_ceiling": Setting(0.85, "score of a perfect name match for a person, nothing else known"),
+    "person_name_ceiling": Setting(0.88, "score of a perfect name match for a person, nothing else known"),
     "organisation_name_ceiling": Setting(0.9, "score of a perfect name match for an organisation"),
     "low_alias_factor": Setting(0.5, "weak/low-quality aliases count this much: they never alert alone"),
     "evidence_full": Setting(1.0, "summed informativeness of matched parts at which a name counts fully"),
@@ -36,6 +36,7 @@ SETTINGS = {
     "dob_day": Setting(0.15, "query and listed date of birth agree to the day"),
     "dob_month": Setting(0.11, "... to the month"),
     "dob_year": Setting(0.08, "... to the year (or the year lies in a listed range)"),
+    "dob_one_year": Setting(-0.05, "the years differ by one (typos and calendar conversions make this common)"),
     "dob_two_years": Setting(-0.12, "the years differ by two"),
     "dob_mismatch": Setting(-0.45, "the years differ by more than two: strong evidence against"),
     "dob_same_year_other_day": Setting(-0.04, "same year, but a different day or month"),
@@ -128,7 +129,7 @@ def date_of_birth(query: QueryFacts, entry: Entry) -> Contribution | None:
         elif distance == 0:
             found = Contribution("date_of_birth", 0.8, setting("dob_year"), f"born {year}, as listed ({listed})")
         elif distance == 1:
-            found = Contribution("date_of_birth", 0.3, 0.0, f"born {year}, listed {listed}: one year apart")
+            found = Contribution("date_of_birth", 0.0, setting("dob_one_year"), f"born {year}, listed {listed}: one year apart")
         elif distance == 2:
             found = Contribution("date_of_birth", -0.5, setting("dob_two_years"), f"born {year}, listed {listed}: two years apart")
         else:
