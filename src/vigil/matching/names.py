@@ -10,13 +10,12 @@ more than "Muhammad", particles and legal forms almost nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from vigil.matching.normalise import Role, Token, skeleton
+from vigil.matching.normalise import Role, Token, skeleton, vowel_pattern
 
 # Below this similarity two parts do not match at all.
 MIN_PART_SIMILARITY = 0.75
@@ -29,7 +28,6 @@ UNMATCHED_LISTED_PENALTY = 0.25
 # A person's name that matches in two parts or more may carry a middle name
 # the list lacks: such extra query parts count this much.
 UNMATCHED_QUERY_PENALTY_PERSON = 0.6
-_VOWEL_RUNS = re.compile(r"[aeiouyw]+")
 
 Weigh = Callable[[Token], float]
 
@@ -65,7 +63,7 @@ def part_similarity(query: Token, listed: Token) -> tuple[float, str]:
             return 0.85, "script"
         # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
         # but not "Omar" ≈ "Mire" or "Hammoud" ≈ "Ahmad".
-        vowels = Levenshtein.normalized_similarity(_vowels_folded(query.text), _vowels_folded(listed.text))
+        vowels = Levenshtein.normalized_similarity(vowel_pattern(query.text), vowel_pattern(listed.text))
         if vowels >= 0.7:
             return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
     if len(query.text) == 1 or len(listed.text) == 1:
@@ -165,9 +163,3 @@ def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh, perso
 def _cover(matched: float, missing: float) -> float:
     return matched / (matched + missing) if matched else 0.0
 
-
-@lru_cache(maxsize=200_000)
-def _vowels_folded(text: str) -> str:
-    """Every run of vowels as one "a", a final "h" dropped: where the vowels are, not which."""
-    folded = _VOWEL_RUNS.sub("a", text)
-    return folded[:-1] if folded.endswith("h") and len(folded) > 2 else folded

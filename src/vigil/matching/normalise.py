@@ -86,7 +86,7 @@ def _variants(*groups: str) -> dict[str, str]:
 VARIANTS = _variants(
     "usama osama osamah usamah",
     "muhammad mohammed mohammad mohamed mohamad muhammed muhamed mohd mhd mahomed mohamud muhamad "
-    "mouhamed mouhammad mukhammad mukhammed magomed mehmet mehmed",
+    "mouhamed mouhammad mukhammad mukhammed magomed mehmet mehmed mochammad mochamad muchammad",
     "ladin laden",
     "ahmad ahmed akhmed akhmad achmed",
     "husayn husein husain hussein hussain hosein hossein hosain huseyn",
@@ -132,7 +132,7 @@ _APOSTROPHES = re.compile(r"['`ʿʾ’‘ʻʼ´]")
 
 # Skeleton folding: digraphs first, then single letters. Vowels and the
 # semi-vowels w/y (Arabic و/ي write long vowels) are dropped.
-_DIGRAPHS = (("kh", "h"), ("gh", "j"), ("sh", "s"), ("ch", "s"), ("zh", "j"), ("dj", "j"), ("dh", "z"),
+_DIGRAPHS = (("kh", "h"), ("gh", "j"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("dj", "j"), ("dh", "z"),
              ("th", "t"), ("ph", "f"), ("ck", "k"), ("ts", "s"), ("tz", "s"))
 _LETTERS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k", "z": "z",
                           "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None})
@@ -168,9 +168,22 @@ def _consonants(text: str) -> str:
     return text.translate(_LETTERS)
 
 
+_CONSONANTS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k"})
+_VOWEL_RUNS = re.compile(r"[aeiouyw]+")
+
+
 def _finish(consonants: str) -> str:
     consonants = re.sub(r"(.)\1+", r"\1", consonants)
     return consonants[:-1] if len(consonants) > 2 and consonants.endswith("h") else consonants
+
+
+@lru_cache(maxsize=200_000)
+def vowel_pattern(text: str) -> str:
+    """Consonants folded as in skeletons, each run of vowels as one "a":
+    where a name has vowels, not which ("Obeida" and "Ubaydah" agree)."""
+    for digraph, letter in _DIGRAPHS:
+        text = text.replace(digraph, letter)
+    return _finish(_VOWEL_RUNS.sub("a", text.translate(_CONSONANTS)))
 
 
 @lru_cache(maxsize=200_000)
