@@ -184,3 +184,14 @@ def test_hits_name_the_list_version(real):
     assert hit.entry_id in ("un:QDe.161", "ofac:18647")
     assert hit.version_id in {v.id for v in real.versions}
     assert len(real.versions) == 3
+
+
+def test_the_python_api_is_importable_from_the_package(tmp_path):
+    import vigil
+    from vigil.store import import_path
+
+    store = vigil.Store(f"sqlite:///{tmp_path / 'api.db'}")
+    import_path(store, UN_FILES[-1])
+    screener = vigil.Screener.from_store(store)
+    [hit, *_] = screener.match(vigil.Query("ISIL Khorasan", id="q1"))
+    assert (hit.query_id, hit.entry_id) == ("q1", "un:QDe.161")
