@@ -21,7 +21,7 @@ from vigil.model import Entry, Kind, NameQuality
 MAX_CANDIDATES = 48
 # Keys shared by more than this share of all names (e.g. "muhammad") only
 # add to names other keys found, or are used when nothing else is.
-COMMON_KEY_SHARE = 0.02
+COMMON_KEY_SHARE = 0.01
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 
