@@ -64,24 +64,27 @@ def part_similarity(query: Token, listed: Token) -> tuple[float, str]:
         # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
         # but not "Omar" ≈ "Mire" or "Hammoud" ≈ "Ahmad".
         vowels = Levenshtein.normalized_similarity(vowel_pattern(query.text), vowel_pattern(listed.text))
-        if vowels >= 0.7:
+        if vowels >= (0.8 if len(query.skeleton) >= 3 else 0.85):
             return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
     if len(query.text) == 1 or len(listed.text) == 1:
         short, long_ = (query, listed) if len(query.text) == 1 else (listed, query)
         if len(long_.text) > 1 and long_.text[0] == short.text[0]:
             return INITIAL_SIMILARITY, "initial"
         return 0.0, ""
-    text = Levenshtein.normalized_similarity(query.text, listed.text)
-    long_enough = min(len(query.skeleton), len(listed.skeleton)) >= 3
-    skel = Levenshtein.normalized_similarity(query.skeleton, listed.skeleton) * 0.9 if long_enough else 0.0
-    best = max(text, skel)
+    best = Levenshtein.normalized_similarity(query.text, listed.text)
+    if (query.abjad or listed.abjad) and min(len(query.skeleton), len(listed.skeleton)) >= 3:
+        # Consonants are what compares with a name written without vowels.
+        best = max(best, Levenshtein.normalized_similarity(query.skeleton, listed.skeleton) * 0.9)
     return (best, "similar") if best >= MIN_PART_SIMILARITY else (0.0, "")
 
 
 @lru_cache(maxsize=500_000)
 def _joined(first: Token, second: Token) -> Token:
     text = first.text + second.text
-    return Token(f"{first.original} {second.original}", text, skeleton(text), Role.NAME)
+    abjad = first.abjad or second.abjad
+    # Original-script parts keep their letter-by-letter consonants.
+    consonants = skeleton(first.skeleton + second.skeleton) if abjad else skeleton(text)
+    return Token(f"{first.original} {second.original}", text, consonants, Role.NAME, abjad=abjad)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +124,17 @@ def _pairings(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
     return found
 
 
+_JOINABLE = (Role.NAME, Role.PARTICLE, Role.GENERIC)
+
+
 def _joins(tokens: Sequence[Token]) -> list[tuple[tuple[int, ...], Token]]:
     """Adjacent parts joined ("Abd" + "Rahman"), and two parts around an
     article joined without it ("Nur al-Din" as "Nuruddin")."""
-    found = [((i, i + 1), _joined(tokens[i], tokens[i + 1])) for i in range(len(tokens) - 1)]
+    found = [
+        ((i, i + 1), _joined(tokens[i], tokens[i + 1]))
+        for i in range(len(tokens) - 1)
+        if tokens[i].role in _JOINABLE and tokens[i + 1].role in _JOINABLE
+    ]
     found += [
         ((i, i + 1, i + 2), _joined(tokens[i], tokens[i + 2]))
         for i in range(len(tokens) - 2)

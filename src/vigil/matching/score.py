@@ -212,9 +212,12 @@ def score(comparison: NameComparison, quality: NameQuality, entry: Entry, query:
     floor = setting("evidence_floor")
     strength = min(1.0, floor + (1 - floor) * comparison.evidence / setting("evidence_full"))
     born = date_of_birth(query, entry) if person else None
-    if born is not None and born.value > 0:
-        # A common name with the right date of birth is no longer just a common name.
-        strength += (1 - strength) * setting("dob_confirms_name") * born.value
+    if born is not None and born.value > 0.7:
+        # A common name with the right date of birth is no longer just a
+        # common name; the more precise the date, the more so (a year agrees
+        # by chance one time in sixty).
+        precision = (born.value - 0.7) / 0.3
+        strength += (1 - strength) * setting("dob_confirms_name") * precision
     name_value = comparison.score * strength * (setting("low_alias_factor") if quality is NameQuality.LOW else 1.0)
     features = [Contribution("name", round(comparison.score, 3), name_value * ceiling, describe_name(comparison, quality, weigh))]
     features += [found for found in (born, country(query, entry), document(query, entry)) if found]
