@@ -21,6 +21,8 @@ demo: $(STAMP)
 	$(BIN)/vigil --db $(DEMO_DB) import --bundled
 	$(BIN)/vigil --db $(DEMO_DB) lists
 	$(BIN)/vigil --db $(DEMO_DB) show QDe.161
+	$(BIN)/vigil --db $(DEMO_DB) match "Aiman Zawahiri" --dob 1951 --country EG
+	$(BIN)/vigil --db $(DEMO_DB) match "أيمن الظواهري"
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 tests

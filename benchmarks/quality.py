@@ -79,7 +79,11 @@ class VigilSide:
             return []
 
     def screen(self, query: Query, dob_query: Query | None) -> tuple[Hits, Hits | None, list[str] | None]:
-        return self._hits(query), (self._hits(dob_query) if dob_query else None), None
+        try:
+            candidates = self.screener.candidates(query)
+        except ValueError:
+            candidates = []
+        return self._hits(query), (self._hits(dob_query) if dob_query else None), candidates
 
 
 class ReferenceSide:
@@ -151,7 +155,7 @@ class Tally:
 class SetResult:
     names: Tally = field(default_factory=Tally)
     dob: Tally = field(default_factory=Tally)
-    candidates: int = 0  # reference only: expected entry among its candidates
+    candidates: int = 0  # expected entry among the candidates offered before scoring
     seconds: float = 0.0
 
 

@@ -103,6 +103,7 @@ class CandidateIndex:
         self.names: list[IndexedName] = []
         postings: dict[str, list[int]] = defaultdict(list)
         self.documents: dict[str, list[int]] = defaultdict(list)
+        self._entry_names: dict[int, list[int]] = defaultdict(list)
         for position, entry in enumerate(self.entries):
             organisation = is_organisation(entry.kind)
             for name in entry.names:
@@ -112,6 +113,7 @@ class CandidateIndex:
                         continue
                     name_id = len(self.names)
                     self.names.append(IndexedName(position, name.full, name.quality, tokens, organisation))
+                    self._entry_names[position].append(name_id)
                     for key in name_keys(tokens):
                         postings[key].append(name_id)
             for document in entry.documents:
@@ -181,6 +183,9 @@ class CandidateIndex:
         kept = [n for n in found if cover[covered[n]] >= needed and names[n].organisation == organisation]
         kept.sort(key=found.__getitem__, reverse=True)
         return kept[:MAX_CANDIDATES]
+
+    def names_of(self, position: int) -> list[IndexedName]:
+        return [self.names[name_id] for name_id in self._entry_names.get(position, ())]
 
     def by_document(self, number: str) -> list[int]:
         return list(self.documents.get(document_key(number), ()))

@@ -52,6 +52,25 @@ class NameComparison:
 
 def part_similarity(query: Token, listed: Token) -> tuple[float, str]:
     """How alike a query part and a listed part are, 0..1, and how."""
+    similarity, how = _similarity(query, listed)
+    if not similarity:
+        # An article glued on ("ELKADDAFI", "Alzawahiri") is tried without it.
+        if (glued := _without_article(query)) is not None:
+            similarity, how = _similarity(glued, listed)
+        elif (glued := _without_article(listed)) is not None:
+            similarity, how = _similarity(query, glued)
+    return similarity, how
+
+
+@lru_cache(maxsize=200_000)
+def _without_article(token: Token) -> Token | None:
+    if token.abjad or len(token.text) < 6 or token.text[:2] not in ("al", "el"):
+        return None
+    text = token.text[2:]
+    return Token(token.original, text, skeleton(text), token.role)
+
+
+def _similarity(query: Token, listed: Token) -> tuple[float, str]:
     if query.text == listed.text:
         return 1.0, "same"
     if query.skeleton == listed.skeleton and len(query.skeleton) >= 2:

@@ -44,11 +44,9 @@ class Token:
 
 
 PARTICLES = frozenset(
-    "al el ul ad ar as at az ash an ad ed ud bin ben ibn bint bent abu abou abo ab abd "
+    "al el ul ad ar as at az ash an ed ud ur us ut uz un ush er es et ez en esh bin ben ibn bint bent abu abou abo ab abd "
     "ould wuld walad ag bu da de del della der di du la le van von ten ter mac mc".split()
 )
-# Particles that carry some meaning of their own ("son of", "father of", "servant of").
-KINSHIP_PARTICLES = frozenset("bin ben ibn bint bent abu abou abo abd ould wuld walad".split())
 HONORIFICS = frozenset(
     "sheikh shaikh shaykh sheik cheikh shaik mullah mulla molla mollah haji hajji hadji alhaj alhajj "
     "hajj dr doctor prof professor maulavi maulawi mawlawi maulvi moulavi mawlavi molvi maulana "
@@ -120,7 +118,7 @@ ARABIC_SCRIPT_PARTICLES = {"l": "al", "bn": "bin", "bnt": "bint", "bw": "abu", "
 
 # "Abdurrahman", "Abdul Rahman", "Abdelrahman", "Abd al-Rahman": the servant-of
 # prefix with its article, glued or not. Split off so all become abd + rahman.
-_ABD_PREFIX = re.compile(r"^abd(?:u|ou|e|a|o)?(?:l|(?=(\w))\1)?(?=\w{3,}$)")
+_ABD_PREFIX = re.compile(r"^abd(?:u|ou|e|a|o)?(?:l|(\w)(?=\1))?(?=\w{3,}$)")
 _CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # The Arabic article written joined to its noun: الرحمن → ال رحمن.
 _ARABIC_ARTICLE = re.compile(r"(?<![\w\u0600-\u06ff])ال(?=[\u0600-\u06ff]{2,})(?!له(?![\u0600-\u06ff]))")

@@ -11,6 +11,7 @@ against, the counts and the skipped rows.
 from __future__ import annotations
 
 import csv
+import gc
 import itertools
 import json
 import multiprocessing
@@ -400,6 +401,10 @@ def _screened(
             for chunk in chunks:
                 yield len(chunk), *_match_chunk(chunk, threshold, limit)
             return
+        # Objects the index holds are moved out of the collector's reach, so
+        # that collections in the workers neither scan them nor copy their pages.
+        gc.collect()
+        gc.freeze()
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             pending: deque = deque()
             for chunk in chunks:
@@ -411,6 +416,7 @@ def _screened(
                 yield size, *result.get()
     finally:
         _screener = None
+        gc.unfreeze()
 
 
 def open_queries(input: Path | str, output: Path | str, summary: ScreenSummary) -> Iterator[tuple[int, Query | RowError]]:

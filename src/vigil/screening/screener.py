@@ -6,7 +6,7 @@ from collections.abc import Container, Iterable
 
 from vigil.matching.index import CandidateIndex, is_organisation, name_forms
 from vigil.matching.names import NameComparison, compare
-from vigil.matching.normalise import tokenise
+from vigil.matching.normalise import Token, tokenise
 from vigil.matching.score import QueryFacts, date_of_birth, query_facts, score, setting
 from vigil.model import Entry, Kind, NameQuality
 from vigil.screening.query import Feature, Hit, Query
@@ -64,20 +64,11 @@ class Screener:
         Raises ValueError for a query that cannot be screened (no name, an
         unknown kind, an unreadable date of birth or country).
         """
-        name = query.name.strip() if query.name else ""
-        if not any(c.isalnum() for c in name):
-            raise ValueError(f"query {query.id!r}: the name {query.name!r} has no letters")
-        if len(name) > MAX_NAME_LENGTH:
-            raise ValueError(f"query {query.id!r}: the name is {len(name):,} characters long (at most {MAX_NAME_LENGTH})")
-        kind = query.kind.strip().lower() if query.kind else None
-        if kind not in _KINDS:
-            raise ValueError(f"query {query.id!r}: unknown kind {query.kind!r} (person or organisation)")
         facts = query_facts(query.dob, query.country, query.id_number)
         best: dict[int, tuple[float, NameComparison, NameQuality, str]] = {}
         min_cover = max(0.0, (threshold - MAX_OTHER_EVIDENCE) / MAX_NAME_CEILING)
         reachable: dict[int, bool] = {}
-        for organisation, form in ((o, f) for o in _KINDS[kind] for f in name_forms(name)):
-            tokens = tokenise(form, organisation)
+        for organisation, tokens in self._readings(query):
             for name_id in self.index.candidates(tokens, organisation, min_cover):
                 listed = self.index.names[name_id]
                 if only is not None and self.index.entries[listed.entry].id not in only:
@@ -92,7 +83,7 @@ class Screener:
                 for position in self.index.by_document(query.id_number):
                     entry = self.index.entries[position]
                     if is_organisation(entry.kind) == organisation and (only is None or entry.id in only):
-                        for listed in (n for n in self.index.names if n.entry == position):
+                        for listed in self.index.names_of(position):
                             self._keep(best, position, compare(tokens, listed.tokens, self.index.weight, not organisation), listed.quality, listed.full)
         hits = []
         for position, (_, comparison, quality, matched) in best.items():
@@ -108,6 +99,28 @@ class Screener:
                 ))
         hits.sort(key=lambda h: (-h.score, h.entry_id))
         return hits[:limit]
+
+    def candidates(self, query: Query) -> list[str]:
+        """Ids of the entries the index offers for a query, before any scoring
+        (what the benchmarks measure the index's recall on)."""
+        found = []
+        for organisation, tokens in self._readings(query):
+            found += [self.index.entries[self.index.names[n].entry].id for n in self.index.candidates(tokens, organisation)]
+        return list(dict.fromkeys(found))
+
+    @staticmethod
+    def _readings(query: Query) -> list[tuple[bool, tuple[Token, ...]]]:
+        """The query's name tokenised once per kind it may be and per form it
+        holds ("A; B"); raises ValueError for a name that cannot be screened."""
+        name = query.name.strip() if query.name else ""
+        if not any(c.isalnum() for c in name):
+            raise ValueError(f"query {query.id!r}: the name {query.name!r} has no letters")
+        if len(name) > MAX_NAME_LENGTH:
+            raise ValueError(f"query {query.id!r}: the name is {len(name):,} characters long (at most {MAX_NAME_LENGTH})")
+        kind = query.kind.strip().lower() if query.kind else None
+        if kind not in _KINDS:
+            raise ValueError(f"query {query.id!r}: unknown kind {query.kind!r} (person or organisation)")
+        return [(organisation, tokenise(form, organisation)) for organisation in _KINDS[kind] for form in name_forms(name)]
 
     @staticmethod
     def _reachable(entry: Entry, facts: QueryFacts, threshold: float) -> bool:
