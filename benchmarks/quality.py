@@ -356,8 +356,10 @@ def main() -> None:
         scope = f"the {reference.CANDIDATES} best of a name-key blocking index" if reference.CANDIDATES else "every entry"
         notes.append(f"{label}: {reference.version()}; candidates: {scope} (reference.py); the population subsample is "
                      f"{len(sample):,} people, seed {C.SEED}.")
-        parts = [f"({k}) {_share(r.candidates, r.names.cases)}" for k, r in recall.get(label, {}).items() if r]
-        notes.append(f"{label}: expected entry among its candidates: {', '.join(parts)}")
+    for side in sides:
+        parts = [f"({k}) {_share(r.candidates, r.names.cases)}" for k, r in recall.get(side.label, {}).items() if r]
+        if parts:
+            notes.append(f"{side.label}: expected entry among the candidates its index offers: {', '.join(parts)}")
     for side in sides:
         result = alerts.get(side.label)
         if result and result.examples:
