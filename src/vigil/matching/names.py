@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from vigil.matching.normalise import Role, Token, skeleton, vowel_pattern
+from vigil.matching.normalise import Role, Token, joined_skeleton, skeleton, vowel_pattern
 
 # Below this similarity two parts do not match at all.
 MIN_PART_SIMILARITY = 0.75
@@ -102,7 +102,7 @@ def _joined(first: Token, second: Token) -> Token:
     text = first.text + second.text
     abjad = first.abjad or second.abjad
     # Original-script parts keep their letter-by-letter consonants.
-    consonants = skeleton(first.skeleton + second.skeleton) if abjad else skeleton(text)
+    consonants = joined_skeleton(first.skeleton, second.skeleton) if abjad else skeleton(text)
     return Token(f"{first.original} {second.original}", text, consonants, Role.NAME, abjad=abjad)
 
 

@@ -161,11 +161,13 @@ def _fold(text: str) -> str:
 
 
 def _consonants(text: str) -> str:
+    text = _SOFT_C.sub("s", text)
     for digraph, letter in _DIGRAPHS:
         text = text.replace(digraph, letter)
     return text.translate(_LETTERS)
 
 
+_SOFT_C = re.compile(r"c(?=[eiy])")  # Lounici, Cisse: a soft c is an s
 _CONSONANTS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k"})
 _VOWEL_RUNS = re.compile(r"[aeiouyw]+")
 
@@ -181,12 +183,17 @@ def vowel_pattern(text: str) -> str:
     where a name has vowels, not which ("Obeida" and "Ubaydah" agree)."""
     for digraph, letter in _DIGRAPHS:
         text = text.replace(digraph, letter)
-    return _finish(_VOWEL_RUNS.sub("a", text.translate(_CONSONANTS)))
+    return _finish(_VOWEL_RUNS.sub("a", _SOFT_C.sub("s", text).translate(_CONSONANTS)))
 
 
 @lru_cache(maxsize=200_000)
 def skeleton(text: str) -> str:
     return _finish(_consonants(text))
+
+
+def joined_skeleton(*skeletons: str) -> str:
+    """The skeleton of parts written together, from theirs (no new digraphs)."""
+    return _finish("".join(skeletons))
 
 
 def _abjad_skeleton(word: str) -> str:
