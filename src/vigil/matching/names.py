@@ -73,6 +73,8 @@ def _without_article(token: Token) -> Token | None:
 def _similarity(query: Token, listed: Token) -> tuple[float, str]:
     if query.text == listed.text:
         return 1.0, "same"
+    if query.abjad and query.skeleton == listed.skeleton and len(listed.text) <= 4 and query.skeleton:
+        return 0.85, "script"  # a short name such as علي (Ali) or عیسی (Essa): one consonant
     if query.skeleton == listed.skeleton and len(query.skeleton) >= 2:
         if query.abjad:
             return 1.0, "script"  # its consonants are all such a script writes
