@@ -74,6 +74,14 @@ def test_original_scripts_meet_latin_spellings_on_skeletons():
     assert [t.text for t in tokenise("金正恩")] == ["jin", "zheng", "en"]
 
 
+@pytest.mark.parametrize(("arabic", "latin"), [("لونيسي", "Lounici"), ("شهاب الدين", "Shahabuddin"), ("عیسی", "Essa")])
+def test_original_script_parts_meet_their_latin_spelling(arabic, latin):
+    from vigil.matching.names import compare
+
+    comparison = compare(tokenise(arabic), tokenise(latin), lambda token: 1.0)
+    assert comparison.score >= 0.8 and not comparison.unmatched_query
+
+
 def test_particles_joined_or_split_give_the_same_parts():
     forms = ["Abdurrahman", "Abd al-Rahman", "Abdul Rahman", "Abdelrahman", "عبد الرحمن"]
     assert {tuple(t.skeleton for t in tokenise(f) if t.informative) for f in forms} == {("rhmn",)}
