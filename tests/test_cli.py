@@ -174,3 +174,28 @@ def test_match_screen_and_rescreen(db, tmp_path):
     delta = vigil(db, "rescreen", str(customers), "--out", str(tmp_path / "delta.csv"), "--workers", "1")
     assert "un: version 1 → version 2" in delta.stdout
     assert "un:QDe.161" in (tmp_path / "delta.csv").read_text()
+
+
+def test_update_downloads_from_a_configured_address(db, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "consolidated.xml").write_bytes(UN_2026.read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/consolidated.xml"
+        first = vigil(db, "update", "un", "--url", f"un={url}", "--retries", "1")
+        assert "imported un version 1 published 2026-02-27" in first.stdout
+        again = vigil(db, "update", "un", "--url", f"un={url}", "--retries", "1")
+        assert "already up to date" in again.stdout
+        missing = vigil(db, "update", "un", "--url", f"un={url}.gone", "--retries", "1", check=False)
+        assert missing.returncode == 1 and "HTTP 404" in missing.stderr
+        wrong = vigil(db, "update", "eu", check=False)
+        assert wrong.returncode == 2 and "unknown source 'eu'" in wrong.stderr
+    finally:
+        server.shutdown()
