@@ -133,7 +133,7 @@ def test_killed_import_leaves_the_store_readable(tmp_path):
 
 
 @pytest.mark.skipif(not (ACCEPTANCE / "lists.sh").exists(), reason="shared acceptance checks not present")
-def test_acceptance_lists(tmp_path):
+def test_acceptance_lists():
     result = subprocess.run(
         ["bash", str(ACCEPTANCE / "lists.sh")],
         cwd=PROJECT,

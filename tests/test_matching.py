@@ -12,7 +12,7 @@ import pytest
 
 from conftest import OFAC_CONS_FILES, OFAC_SDN_FOLDERS, UN_FILES
 from vigil.matching.normalise import Role, tokenise
-from vigil.model import Document, DateOfBirth, Entry, Kind, Name, NameQuality
+from vigil.model import DateOfBirth, Entry, Kind, Name
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
 from vigil.sources import read_list
 from vigil.store import ListVersion

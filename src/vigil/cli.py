@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from vigil import sources, views
+from vigil import views
 from vigil.sources import SourceError
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
 from vigil.screening.batch import InputError, ScreenSummary, screen_file, summary_path

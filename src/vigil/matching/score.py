@@ -181,7 +181,7 @@ def _part(tokens) -> str:
     return " ".join(dict.fromkeys(t.original for t in tokens))
 
 
-def describe_name(comparison: NameComparison, quality: NameQuality, weigh) -> str:
+def describe_name(comparison: NameComparison, quality: NameQuality) -> str:
     phrases = []
     for match in comparison.matches:
         query, listed = _part(match.query), _part(match.listed)
@@ -205,7 +205,7 @@ class Scored:
     explanation: str
 
 
-def score(comparison: NameComparison, quality: NameQuality, entry: Entry, query: QueryFacts, weigh) -> Scored:
+def score(comparison: NameComparison, quality: NameQuality, entry: Entry, query: QueryFacts) -> Scored:
     """The entry's score for a query whose best name comparison is given."""
     person = entry.kind is Kind.PERSON
     ceiling = setting("person_name_ceiling" if person else "organisation_name_ceiling")
@@ -219,7 +219,7 @@ def score(comparison: NameComparison, quality: NameQuality, entry: Entry, query:
         precision = (born.value - 0.7) / 0.3
         strength += (1 - strength) * setting("dob_confirms_name") * precision
     name_value = comparison.score * strength * (setting("low_alias_factor") if quality is NameQuality.LOW else 1.0)
-    features = [Contribution("name", round(comparison.score, 3), name_value * ceiling, describe_name(comparison, quality, weigh))]
+    features = [Contribution("name", round(comparison.score, 3), name_value * ceiling, describe_name(comparison, quality))]
     features += [found for found in (born, country(query, entry), document(query, entry)) if found]
     total = sum(f.contribution for f in features if f.name != "document")
     doc = next((f for f in features if f.name == "document"), None)

@@ -88,7 +88,7 @@ class Screener:
         hits = []
         for position, (_, comparison, quality, matched) in best.items():
             entry = self.index.entries[position]
-            scored = score(comparison, quality, entry, facts, self.index.weight)
+            scored = score(comparison, quality, entry, facts)
             if scored.score >= threshold:
                 version = self._entry_versions[position]
                 hits.append(Hit(
