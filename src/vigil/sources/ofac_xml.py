@@ -83,11 +83,7 @@ class OfacXmlFormat:
         """Which list an sdnList file holds, from its name: both lists share the
         schema and nothing in the head tells them apart. OFAC names the
         Consolidated list's file "consolidated.xml", the SDN list's "sdn.xml"."""
-        try:
-            head = read_head(path)
-        except OSError:
-            return None
-        if not _ROOT.search(head):
+        if not _ROOT.search(read_head(path)):
             return None
         return "ofac-cons" if "cons" in path.name.lower() else "ofac-sdn"
 

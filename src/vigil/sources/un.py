@@ -95,11 +95,7 @@ class _UnFormat:
     sources = ("un",)
 
     def detect(self, path: Path) -> str | None:
-        try:
-            head = read_head(path)
-        except OSError:
-            return None
-        return "un" if b"<CONSOLIDATED_LIST" in head else None
+        return "un" if b"<CONSOLIDATED_LIST" in read_head(path) else None
 
     def parse(self, path: Path, source: str) -> ParsedList:
         path = Path(path)

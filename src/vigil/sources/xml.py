@@ -14,10 +14,12 @@ HEAD_BYTES = 4096
 
 
 def read_head(path: Path) -> bytes:
-    if not path.is_file():
+    """The first bytes of a file; nothing for a folder or an unreadable file."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError:
         return b""
-    with path.open("rb") as handle:
-        return handle.read(HEAD_BYTES)
 
 
 def parse_xml(path: Path) -> etree._Element:
