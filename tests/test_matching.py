@@ -45,8 +45,13 @@ def built() -> Screener:
         _entry("t:smith", Kind.PERSON, "SMITH, John", dates_of_birth=[DateOfBirth("1970-03-04")]),
         _entry("t:rahman", Kind.PERSON, "Abd al-Rahman Qadir Bakhtiyari"),
         _entry("t:trading", Kind.ORGANISATION, "Global Trading Company Ltd Zarqawi"),
+        _entry("t:tdg", Kind.ORGANISATION, "TECHNOLOGY AND DEVELOPMENT GROUP LIMITED"),
+        _entry("t:gtc", Kind.ORGANISATION, "GTC"),
+        _entry("t:kkbc", Kind.ORGANISATION, "KKBC"),
     ]
-    return Screener((e, _version(1, "test", entries)) for e in entries)
+    # beside a real list, so that names are weighed by real frequencies
+    un = read_list(UN_FILES[-1])
+    return Screener([(e, _version(1, "test", entries)) for e in entries] + [(e, _version(2, "un", un.entries)) for e in un.entries])
 
 
 def _ids(hits) -> list[str]:
@@ -107,9 +112,18 @@ def test_legal_forms_and_generic_words_alone_never_alert(real, built, name):
     assert built.match(Query(name)) == []
 
 
+def test_organisation_acronyms_match_their_full_names(built):
+    # the UN lists the real TDG (IQe.207) under its full name and, as here, the acronym
+    assert set(_ids(built.match(Query("TDG Ltd.", kind="organisation")))) == {"t:tdg", "un:IQe.207"}
+    # a name listed only as an acronym is found, ranked below the full name that the UN lists
+    hits = built.match(Query("Korea Kwangson Banking Corporation", kind="organisation"), threshold=0.6)
+    assert _ids(hits)[:2] == ["un:KPe.025", "t:kkbc"]
+    # generic words are no one's full name, so they do not stand for an acronym
+    assert built.match(Query("Global Trading Company", kind="organisation")) == []
+
+
 def test_spelling_variant_of_a_given_name(built):
-    [hit] = built.match(Query("Jon Smith"))
-    assert hit.entry_id == "t:smith"
+    assert _ids(built.match(Query("Jon Smith"))) == ["t:smith"]
 
 
 def test_joined_particles_match(built):

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vigil.matching.normalise import Role, Token, skeleton, tokenise
+from vigil.matching.normalise import Role, Token, acronyms, skeleton, tokenise
 from vigil.model import Entry, Kind, NameQuality
 
 # How many listed names a query may score in full, at the most.
@@ -85,6 +85,8 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
             joined = first.text + second.text
             keys["t:" + joined] = (i, i + 1)
             keys["s:" + skeleton(joined)] = (i, i + 1)
+    for initials in acronyms(tuple(tokens)):
+        keys["t:" + initials] = tuple(informative)
     for n, i in enumerate(informative):
         for j in informative[n + 1 :]:
             first, second = tokens[i].text, tokens[j].text

@@ -15,12 +15,14 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from vigil.matching.normalise import Role, Token, joined_skeleton, skeleton, vowel_pattern
+from vigil.matching.normalise import Role, Token, acronyms, joined_skeleton, skeleton, vowel_pattern
 
 # Below this similarity two parts do not match at all.
 MIN_PART_SIMILARITY = 0.75
 # What an initial ("M.") is worth against the part it may abbreviate.
 INITIAL_SIMILARITY = 0.5
+# An organisation's acronym against its full name.
+ACRONYM_SIMILARITY = 0.9
 # How much listed parts the query does not give count against the score:
 # people are often screened with fewer names than the list gives (a father's
 # and grandfather's name), while query parts the listed name lacks count fully.
@@ -142,6 +144,24 @@ def _pairings(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
                 similarity, _ = part_similarity(joined, e)
                 if similarity >= 0.85:
                     found.append(_Pairing(positions, (j,), similarity, weigh(e), "joined"))
+    found += _acronyms(query, listed, weigh)
+    return found
+
+
+def _acronyms(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> list[_Pairing]:
+    """A part that is the other name's initials ("TDG" for "Technology and
+    Development Group"), either way round."""
+    found = []
+    for side, other, flip in ((query, listed, False), (listed, query, True)):
+        if flip and not any(t.role is Role.NAME for t in other):
+            continue  # generic words alone ("Global Trading Company") are no one's full name
+        initials = acronyms(tuple(other))
+        for i, token in enumerate(side):
+            if token.informative and token.text in initials:
+                spanned = tuple(j for j, t in enumerate(other) if t.informative)
+                pair = (spanned, (i,)) if flip else ((i,), spanned)
+                # An acronym tells as much as it is rare; its words may be generic.
+                found.append(_Pairing(*pair, ACRONYM_SIMILARITY, weigh(token), "acronym"))
     return found
 
 

@@ -202,6 +202,24 @@ def _abjad_skeleton(word: str) -> str:
     return _finish("".join(_consonants(_latin(letter)) for letter in word))
 
 
+_DOUBLES = re.compile(r"(.)\1+")
+_ACRONYM_SKIPS = frozenset("and of the for in on at to de du des la le et y".split())
+
+
+def acronyms(tokens: tuple[Token, ...]) -> set[str]:
+    """The initials a name may be abbreviated to, three letters or more:
+    legal forms in or out ("Technology and Development Group Limited" →
+    "tdg", "tdgl"; "Korea Kwangson Banking Corporation" → "kkbc")."""
+    words = [t for t in tokens if (t.informative or t.role is Role.LEGAL) and not t.abjad and t.text not in _ACRONYM_SKIPS]
+    while words and words[-1].role is Role.LEGAL and len(words) > 1 and words[-2].role is Role.LEGAL:
+        words.pop()  # "Group Limited": the last legal form is seldom abbreviated
+    forms = {
+        "".join(t.text[0] for t in words),
+        "".join(t.text[0] for t in words if t.role is not Role.LEGAL),
+    }
+    return {_DOUBLES.sub(r"\1", form) for form in forms if len(form) >= 3}  # folded as parts are
+
+
 def _role(text: str, is_organisation: bool) -> Role:
     if text in HONORIFICS and not is_organisation:
         return Role.HONORIFIC

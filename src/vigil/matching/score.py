@@ -186,7 +186,7 @@ def describe_name(comparison: NameComparison, quality: NameQuality) -> str:
     for match in comparison.matches:
         query, listed = _part(match.query), _part(match.listed)
         sign = "=" if match.how == "same" and query.casefold() == listed.casefold() else "≈"
-        note = {"initial": " (initial)", "joined": " (joined)"}.get(match.how, "")
+        note = {"initial": " (initial)", "joined": " (joined)", "acronym": " (acronym)"}.get(match.how, "")
         rarity = " (rare name)" if match.weight >= 0.75 else " (common name)" if match.weight < 0.35 else ""
         phrases.append(f"'{query}' {sign} '{listed}'{note}{rarity}")
     if comparison.unmatched_query:
