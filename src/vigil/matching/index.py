@@ -186,8 +186,8 @@ class CandidateIndex:
         kept.sort(key=found.__getitem__, reverse=True)
         return kept[:MAX_CANDIDATES]
 
-    def names_of(self, position: int) -> list[IndexedName]:
-        return [self.names[name_id] for name_id in self._entry_names.get(position, ())]
+    def name_ids_of(self, position: int) -> list[int]:
+        return self._entry_names.get(position, [])
 
     def by_document(self, number: str) -> list[int]:
         return list(self.documents.get(document_key(number), ()))

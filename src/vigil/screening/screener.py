@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 
-from vigil.matching.index import CandidateIndex, is_organisation, name_forms
+from vigil.matching.index import CandidateIndex, name_forms
 from vigil.matching.names import NameComparison, compare
 from vigil.matching.normalise import Token, tokenise
 from vigil.matching.score import QueryFacts, date_of_birth, query_facts, score, setting
@@ -69,7 +69,16 @@ class Screener:
         min_cover = max(0.0, (threshold - MAX_OTHER_EVIDENCE) / MAX_NAME_CEILING)
         reachable: dict[int, bool] = {}
         for organisation, tokens in self._readings(query):
-            for name_id in self.index.candidates(tokens, organisation, min_cover):
+            name_ids = self.index.candidates(tokens, organisation, min_cover)
+            if facts.document:
+                # An entry holding the query's document number is scored whatever its names.
+                name_ids += [
+                    name_id
+                    for position in self.index.by_document(query.id_number)
+                    for name_id in self.index.name_ids_of(position)
+                    if self.index.names[name_id].organisation == organisation
+                ]
+            for name_id in name_ids:
                 listed = self.index.names[name_id]
                 if only is not None and self.index.entries[listed.entry].id not in only:
                     continue
@@ -79,12 +88,6 @@ class Screener:
                     continue
                 comparison = compare(tokens, listed.tokens, self.index.weight, not organisation)
                 self._keep(best, listed.entry, comparison, listed.quality, listed.full)
-            if facts.document:
-                for position in self.index.by_document(query.id_number):
-                    entry = self.index.entries[position]
-                    if is_organisation(entry.kind) == organisation and (only is None or entry.id in only):
-                        for listed in self.index.names_of(position):
-                            self._keep(best, position, compare(tokens, listed.tokens, self.index.weight, not organisation), listed.quality, listed.full)
         hits = []
         for position, (_, comparison, quality, matched) in best.items():
             entry = self.index.entries[position]
@@ -134,7 +137,8 @@ class Screener:
     @staticmethod
     def _keep(best: dict, position: int, comparison: NameComparison, quality: NameQuality, full: str) -> None:
         """Keep, per entry, the name that matched best (weak aliases count less)."""
-        value = comparison.score * (0.5 if quality is NameQuality.LOW else 1.0) + 0.001 * comparison.evidence
+        value = comparison.score * (setting("low_alias_factor") if quality is NameQuality.LOW else 1.0)
+        value += 0.001 * comparison.evidence
         if position not in best or value > best[position][0]:
             best[position] = (value, comparison, quality, full)
 
