@@ -40,7 +40,7 @@ class PartMatch:
     listed: tuple[Token, ...]
     similarity: float
     weight: float  # the listed side's informativeness, 0..1
-    how: str  # "same", "spelling", "similar", "initial", "joined"
+    how: str  # "same", "spelling", "script", "similar", "initial", "joined", "acronym"
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,8 +132,10 @@ _APOSTROPHES = re.compile(r"['`ʿʾ’‘ʻʼ´]")
 # semi-vowels w/y (Arabic و/ي write long vowels) are dropped.
 _DIGRAPHS = (("kh", "h"), ("gh", "j"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("dj", "j"), ("dh", "z"),
              ("th", "t"), ("ph", "f"), ("ck", "k"), ("ts", "s"), ("tz", "s"))
-_LETTERS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k", "z": "z",
-                          "a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None})
+_LETTERS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k"})
+_SOFT_C = re.compile(r"c(?=[eiy])")  # Lounici, Cisse: a soft c is an s
+_VOWEL_RUNS = re.compile(r"[aeiouyw]+")
+_DOUBLES = re.compile(r"(.)\1+")
 
 
 def _prepare(name: str) -> str:
@@ -156,24 +158,24 @@ def _fold(text: str) -> str:
     folded = text.replace("ou", "u").replace("ee", "i").replace("oo", "u").replace("ph", "f")
     folded = re.sub(r"(?<=\w{3})(?:off|ow)$", "ov", folded)
     folded = re.sub(r"(?<=\w{3})eff$", "ev", folded)
-    folded = re.sub(r"(.)\1+", r"\1", folded)
+    folded = _DOUBLES.sub(r"\1", folded)
     return VARIANTS.get(text) or VARIANTS.get(folded) or folded
 
 
-def _consonants(text: str) -> str:
+def _letters_folded(text: str) -> str:
+    """Soft c, digraphs and similar consonants folded; vowels kept."""
     text = _SOFT_C.sub("s", text)
     for digraph, letter in _DIGRAPHS:
         text = text.replace(digraph, letter)
     return text.translate(_LETTERS)
 
 
-_SOFT_C = re.compile(r"c(?=[eiy])")  # Lounici, Cisse: a soft c is an s
-_CONSONANTS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k"})
-_VOWEL_RUNS = re.compile(r"[aeiouyw]+")
+def _consonants(text: str) -> str:
+    return _VOWEL_RUNS.sub("", _letters_folded(text))
 
 
 def _finish(consonants: str) -> str:
-    consonants = re.sub(r"(.)\1+", r"\1", consonants)
+    consonants = _DOUBLES.sub(r"\1", consonants)
     return consonants[:-1] if len(consonants) > 2 and consonants.endswith("h") else consonants
 
 
@@ -181,9 +183,7 @@ def _finish(consonants: str) -> str:
 def vowel_pattern(text: str) -> str:
     """Consonants folded as in skeletons, each run of vowels as one "a":
     where a name has vowels, not which ("Obeida" and "Ubaydah" agree)."""
-    for digraph, letter in _DIGRAPHS:
-        text = text.replace(digraph, letter)
-    return _finish(_VOWEL_RUNS.sub("a", _SOFT_C.sub("s", text).translate(_CONSONANTS)))
+    return _finish(_VOWEL_RUNS.sub("a", _letters_folded(text)))
 
 
 @lru_cache(maxsize=200_000)
@@ -202,7 +202,6 @@ def _abjad_skeleton(word: str) -> str:
     return _finish("".join(_consonants(_latin(letter)) for letter in word))
 
 
-_DOUBLES = re.compile(r"(.)\1+")
 _ACRONYM_SKIPS = frozenset("and of the for in on at to de du des la le et y".split())
 
 
