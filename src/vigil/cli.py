@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +28,9 @@ from rich.progress import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil import views
+from vigil.api import tables as api_tables
+from vigil.api.audit import AuditTrail
+from vigil.api.keys import ROLES, KeyRing, KeyRingError
 from vigil.sources import SourceError
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
 from vigil.screening.batch import InputError, ScreenSummary, screen_file, summary_path
@@ -295,6 +300,111 @@ def update_command(
         raise typer.Exit(1)
 
 
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes; each holds its own screening index.")] = 1,
+    audit_queries: Annotated[
+        str, typer.Option("--audit-queries", help="What the audit trail keeps of each query: full, or hash (SHA-256, no names).")
+    ] = "full",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the HTTP screening service (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from vigil.api.audit import QUERY_MODES
+
+    if audit_queries not in QUERY_MODES:
+        raise typer.BadParameter(f"{audit_queries!r}: one of {', '.join(QUERY_MODES)}", param_hint="--audit-queries")
+    store = _store(ctx)  # fails here, clearly, on a store that cannot be opened
+    if not store.versions():
+        err.print("[yellow]warning:[/yellow] no lists stored yet; /readyz answers 503 until one is imported")
+    os.environ.update({"VIGIL_DB": ctx.obj, "VIGIL_AUDIT_QUERIES": audit_queries})
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-metrics-")
+    uvicorn.run("vigil.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level)
+
+
+keys_app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _key_ring(ctx: typer.Context) -> KeyRing:
+    return KeyRing(_api_store(ctx).engine)
+
+
+def _api_store(ctx: typer.Context) -> Store:
+    store = _store(ctx)
+    api_tables.metadata.create_all(store.engine)
+    return store
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    label: Annotated[str, typer.Option(help="Who or what the key is for.")] = "",
+) -> None:
+    """Create an API key; the key itself is printed once, alone on the last line."""
+    key, secret = _key_ring(ctx).create(role, label)
+    err.print(f"created {key.role} key {key.id} ({key.prefix}…); keep it now, it cannot be shown again:")
+    print(secret)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The API keys: id, role, label, created, revoked (never the keys themselves)."""
+    keys = _key_ring(ctx).list()
+    if as_json:
+        _print_json([k.to_dict() for k in keys])
+    else:
+        out.print(views.keys_table(keys))
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, key_id: Annotated[int, typer.Argument(help="The key's id (see `vigil keys list`).")]) -> None:
+    """Revoke an API key: requests with it are refused from now on."""
+    key = _key_ring(ctx).revoke(key_id)
+    out.print(f"revoked {key.role} key {key.id} ({key.prefix}…) at {key.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+audit_app = typer.Typer(help="The audit trail of screening requests.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _audit_trail(ctx: typer.Context) -> AuditTrail:
+    return AuditTrail(_api_store(ctx).engine)
+
+
+@audit_app.command("export")
+def audit_export(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--out", help="Write JSON Lines here (default: standard output).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only records from this date (YYYY-MM-DD) on.")] = None,
+) -> None:
+    """Export the audit trail as JSON Lines, one record per line, oldest first."""
+    start = datetime.combine(_parse_date(since), time.min, UTC) if since else None
+    count = 0
+    with (output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)) as handle:
+        for record in _audit_trail(ctx).records(since=start):
+            handle.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
+    err.print(f"exported {count:,} audit records" + (f" to {output}" if output else ""))
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Recompute the audit trail's hash chain; exit 1 if any record was changed, removed or reordered."""
+    result = _audit_trail(ctx).verify()
+    if result.ok:
+        out.print(f"ok: {result.records:,} audit records, chain intact; head {result.head}")
+    else:
+        err.print(f"[red]broken:[/red] {result.problem} (the first {result.records:,} records are intact)", highlight=False)
+        raise typer.Exit(1)
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -306,7 +416,7 @@ def main() -> None:
     """Entry point: known failures print one clear line and exit non-zero."""
     try:
         app()
-    except (SourceError, StoreError, InputError) as error:
+    except (SourceError, StoreError, InputError, KeyRingError) as error:
         err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except SQLAlchemyError as error:

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from vigil.api.keys import ApiKey
 from vigil.model import Entry
 from vigil.screening import Hit
 from vigil.store import Diff, HistoryStep, ListVersion
@@ -126,3 +127,13 @@ def hits_table(name: str, hits: list[Hit], versions: list[ListVersion]) -> Group
     for hit in hits:
         table.add_row(f"{hit.score:.3f}", hit.entry_id, escape(hit.entry_name), escape(hit.matched_name), escape(hit.explanation))
     return Group(table, Text(f"Screened against {screened}."))
+
+
+def keys_table(keys: list[ApiKey]) -> Table:
+    table = Table(title="API keys")
+    for column in ("id", "key", "role", "label", "created", "revoked"):
+        table.add_column(column)
+    for k in keys:
+        revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
+        table.add_row(str(k.id), escape(k.prefix) + "…", k.role, escape(k.label), k.created_at.strftime("%Y-%m-%d %H:%M"), revoked)
+    return table

@@ -42,6 +42,7 @@ class Screener:
         pairs = list(entries)
         self._entry_versions = [version for _, version in pairs]
         self.index = CandidateIndex([entry for entry, _ in pairs])
+        self._by_id = {entry.id: entry for entry in self.index.entries}
         self._versions = list({v.id: v for v in self._entry_versions}.values())
 
     @classmethod
@@ -54,12 +55,22 @@ class Screener:
     def versions(self) -> list[ListVersion]:
         return list(self._versions)
 
+    def entry(self, entry_id: str) -> Entry | None:
+        """An indexed entry by id."""
+        return self._by_id.get(entry_id)
+
     def match(
-        self, query: Query, threshold: float = DEFAULT_THRESHOLD, limit: int = 10, only: Container[str] | None = None
+        self,
+        query: Query,
+        threshold: float = DEFAULT_THRESHOLD,
+        limit: int = 10,
+        only: Container[str] | None = None,
+        sources: Container[str] | None = None,
     ) -> list[Hit]:
         """Hits scoring at least ``threshold``, best first, at most ``limit``;
-        with ``only``, hits on those entry ids alone (names are still weighed
-        against every indexed entry, so scores do not change).
+        with ``only``, hits on those entry ids alone, with ``sources``, on
+        entries of those lists alone (names are still weighed against every
+        indexed entry, so scores do not change).
 
         Raises ValueError for a query that cannot be screened (no name, an
         unknown kind, an unreadable date of birth or country).
@@ -80,10 +91,11 @@ class Screener:
                 ]
             for name_id in name_ids:
                 listed = self.index.names[name_id]
-                if only is not None and self.index.entries[listed.entry].id not in only:
+                entry = self.index.entries[listed.entry]
+                if (only is not None and entry.id not in only) or (sources is not None and entry.source not in sources):
                     continue
                 if listed.entry not in reachable:
-                    reachable[listed.entry] = self._reachable(self.index.entries[listed.entry], facts, threshold)
+                    reachable[listed.entry] = self._reachable(entry, facts, threshold)
                 if not reachable[listed.entry]:
                     continue
                 comparison = compare(tokens, listed.tokens, self.index.weight, not organisation)

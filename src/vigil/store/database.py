@@ -26,15 +26,27 @@ def resolve_url(db: str | None) -> str:
     return value
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, serialized: bool = False) -> Engine:
+    """An engine for the store. With ``serialized``, every SQLite transaction
+    takes the write lock when it begins (``BEGIN IMMEDIATE``), so that a
+    read-then-write such as appending to a hash chain cannot interleave with
+    another process's (PostgreSQL callers take an advisory lock instead)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if serialized:
+            event.listen(engine, "connect", _sqlite_manual_transactions)
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_manual_transactions(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+    dbapi_connection.isolation_level = None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -64,7 +64,7 @@ def entry_hash(data: dict[str, Any]) -> tuple[str, bytes]:
     return hashlib.sha256(encoded).hexdigest(), zlib.compress(encoded, 6)
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -73,9 +73,9 @@ def _version(row: Any) -> ListVersion:
     return ListVersion(
         id=values["id"],
         source=values["source"],
-        published_at=_utc(values["published_at"]),
+        published_at=as_utc(values["published_at"]),
         published_on=values["published_on"],
-        imported_at=_utc(values["imported_at"]),
+        imported_at=as_utc(values["imported_at"]),
         content_hash=values["content_hash"],
         origin=values["origin"],
         entry_count=values["entry_count"],
@@ -125,7 +125,7 @@ class Store:
             version_id = conn.execute(
                 insert(list_versions).values(
                     source=parsed.source,
-                    published_at=_utc(parsed.published_at),
+                    published_at=as_utc(parsed.published_at),
                     published_on=parsed.published_at.date(),
                     imported_at=datetime.now(UTC),
                     content_hash=content_hash,

@@ -1,0 +1,1 @@
+"""The HTTP service (FastAPI): screening, lists, API keys and the audit trail."""

@@ -1,0 +1,123 @@
+"""API keys: random secrets shown once, stored only as SHA-256 hashes, each with a role."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from vigil.api.tables import api_keys
+from vigil.store.store import as_utc
+
+# What each role may do. Reading lists and entries is open to every role;
+# screening to screeners; the audit trail to auditors; imports and keys to admins.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "screener": frozenset({"read", "match"}),
+    "auditor": frozenset({"read", "audit"}),
+    "admin": frozenset({"read", "match", "audit", "admin"}),
+}
+ROLES = tuple(PERMISSIONS)
+PREFIX = "vgl_"
+
+
+class KeyRingError(LookupError):
+    """A key that does not exist or a role that is not known."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    prefix: str
+    role: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def may(self, permission: str) -> bool:
+        return self.active and permission in PERMISSIONS[self.role]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "prefix": self.prefix,
+            "role": self.role,
+            "label": self.label,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def hash_key(secret: str) -> str:
+    # Keys are 256-bit random secrets, so a plain hash cannot be reversed by guessing.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _key(row: Any) -> ApiKey:
+    values = row._mapping
+    return ApiKey(
+        id=values["id"],
+        prefix=values["prefix"],
+        role=values["role"],
+        label=values["label"],
+        created_at=as_utc(values["created_at"]),
+        revoked_at=as_utc(values["revoked_at"]) if values["revoked_at"] else None,
+    )
+
+
+class KeyRing:
+    """The API keys stored in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, role: str, label: str = "") -> tuple[ApiKey, str]:
+        """A new key of ``role``: its record and the secret (shown only now)."""
+        if role not in PERMISSIONS:
+            raise KeyRingError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        secret = PREFIX + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            key_id = conn.execute(
+                insert(api_keys).values(
+                    key_hash=hash_key(secret),
+                    prefix=secret[: len(PREFIX) + 6],
+                    role=role,
+                    label=label,
+                    created_at=datetime.now(UTC),
+                )
+            ).inserted_primary_key[0]
+        return self.get(key_id), secret
+
+    def get(self, key_id: int) -> ApiKey:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+        if row is None:
+            raise KeyRingError(f"no API key with id {key_id}; see `vigil keys list`")
+        return _key(row)
+
+    def list(self) -> list[ApiKey]:
+        with self.engine.connect() as conn:
+            return [_key(row) for row in conn.execute(select(api_keys).order_by(api_keys.c.id))]
+
+    def revoke(self, key_id: int) -> ApiKey:
+        key = self.get(key_id)
+        if key.active:
+            with self.engine.begin() as conn:
+                conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=datetime.now(UTC)))
+        return self.get(key_id)
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        """The active key with this secret, or None."""
+        if not secret.startswith(PREFIX):
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_hash == hash_key(secret))).first()
+        key = _key(row) if row else None
+        return key if key and key.active else None

@@ -1,0 +1,63 @@
+"""What a running service holds: the store, the live screener, keys, the audit trail."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from vigil.api.audit import AuditTrail
+from vigil.api.keys import KeyRing
+from vigil.api.live import LiveScreener
+from vigil.api.tables import metadata
+from vigil.store import Store, resolve_url
+from vigil.store.database import make_engine
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings; ``from_env`` reads them from VIGIL_* variables, so that
+    every worker process of `vigil serve` starts the same."""
+
+    db: str
+    audit_queries: str = "full"  # "hash": the trail keeps a SHA-256 of each query, not its names
+    max_body: int = 2 * MIB  # JSON requests
+    max_upload: int = 512 * MIB  # list files uploaded for import
+    poll_seconds: float = 2.0  # how often each worker looks for new list versions
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            db=resolve_url(env.get("VIGIL_DB")),
+            audit_queries=env.get("VIGIL_AUDIT_QUERIES", "full"),
+            max_body=int(env.get("VIGIL_MAX_BODY", 2 * MIB)),
+            max_upload=int(env.get("VIGIL_MAX_UPLOAD", 512 * MIB)),
+            poll_seconds=float(env.get("VIGIL_POLL_SECONDS", 2.0)),
+        )
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.db)
+        metadata.create_all(self.store.engine)
+        self.keys = KeyRing(self.store.engine)
+        self.audit = AuditTrail(make_engine(settings.db, serialized=True), settings.audit_queries)
+        self.live = LiveScreener(self.store, settings.poll_seconds)
+
+    def start(self) -> None:
+        self.live.start()
+
+    def stop(self) -> None:
+        self.live.stop()
+        self.audit.engine.dispose()
+        self.store.close()
+
+
+def service(request: Request) -> Service:
+    """FastAPI dependency: the running service."""
+    return request.app.state.service
