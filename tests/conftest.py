@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from serving import RunningServer, running_server
+from vigil.store import Store, import_path
 
 
 def _find_data() -> Path:
@@ -59,16 +64,38 @@ def _drop_postgres_database(name: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path) -> str:
-    """An empty store: an SQLite file, or a fresh database on a real PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
+@contextmanager
+def empty_store(kind: str, folder: Path) -> Iterator[str]:
+    """The URL of an empty store: an SQLite file in ``folder``, or a fresh
+    database on a real PostgreSQL server (dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'store.db'}"
         return
     if not POSTGRES_URL:
         if os.environ.get("CI") == "true":
             pytest.fail("CI needs VIGIL_TEST_POSTGRES_URL for the PostgreSQL tests")
         pytest.skip("no PostgreSQL server: set VIGIL_TEST_POSTGRES_URL (.ci/run starts one)")
-    name = f"vigil_test_{os.getpid()}_{tmp_path.name}".lower().replace("-", "_")[:60]
+    name = f"vigil_test_{os.getpid()}_{folder.name}".lower().replace("-", "_")[:60]
     yield _postgres_database(name)
     _drop_postgres_database(name)
+
+
+STORE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_url(request, tmp_path) -> Iterator[str]:
+    """An empty store: an SQLite file, or a fresh database on a real PostgreSQL server."""
+    with empty_store(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def api(request, tmp_path_factory) -> Iterator[RunningServer]:
+    """A real `vigil serve` on a loopback port, over a store holding the UN list
+    of 2026-02-27, with one key per role; shared by a test module."""
+    folder = tmp_path_factory.mktemp("api")
+    with empty_store(request.param, folder) as url:
+        import_path(Store(url), UN_FILES[-1])
+        with running_server(url, folder) as server:
+            yield server

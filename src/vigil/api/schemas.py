@@ -28,8 +28,8 @@ class MatchQuery(Strict):
     kind: Literal["person", "organisation", "organization"] | None = Field(
         None, description="Person or organisation; unknown when left out."
     )
-    dob: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")] | None = Field(
-        None, description="Date of birth: YYYY, YYYY-MM or YYYY-MM-DD."
+    dob: Annotated[str, Field(pattern=r"^(\d{4}(-\d{2}(-\d{2})?)?|\d{2}\.\d{2}\.\d{4})$")] | None = Field(
+        None, description="Date of birth: YYYY, YYYY-MM, YYYY-MM-DD or DD.MM.YYYY."
     )
     country: Annotated[Text, Field(max_length=100)] | None = Field(
         None, description="Nationality or country: ISO 3166 code or English name."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import pycountry
 
@@ -82,6 +83,10 @@ def parse_dob(text: str | None) -> tuple[int, int | None, int | None] | None:
         day, month, year = match.groups()
     else:
         raise ValueError(f"date of birth {text!r} is not YYYY, YYYY-MM, YYYY-MM-DD or DD.MM.YYYY")
+    try:
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise ValueError(f"date of birth {text!r} is not a real date") from None
     return int(year), int(month) if month else None, int(day) if day else None
 
 
