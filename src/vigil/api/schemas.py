@@ -14,6 +14,8 @@ MAX_LIMIT = 100
 # Printable text without control characters: ids and names are echoed back
 # and written to the audit trail, never used as paths.
 Text = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]*$")]
+# The stores' integer keys (list versions, API keys, audit records) are 32-bit.
+MAX_ID = 2**31 - 1
 
 
 class Strict(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from vigil.api.errors import field_error
 from vigil.api.keys import KeyRingError
-from vigil.api.schemas import Strict, Text
+from vigil.api.schemas import MAX_ID, Strict, Text
 from vigil.api.service import Service, service
 
 router = APIRouter(tags=["keys"])
@@ -32,7 +32,7 @@ def create_key(body: NewKey, svc: Service = Depends(service)) -> dict[str, Any]:
 
 
 @router.delete("/keys/{key_id}", summary="Revoke a key")
-def revoke_key(key_id: int = Path(ge=1), svc: Service = Depends(service)) -> dict[str, Any]:
+def revoke_key(key_id: int = Path(ge=1, le=MAX_ID), svc: Service = Depends(service)) -> dict[str, Any]:
     try:
         return svc.keys.revoke(key_id).to_dict()
     except KeyRingError as error:
