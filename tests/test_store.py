@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -163,13 +165,28 @@ def test_full_disk_leaves_previous_version_intact(tmp_path):
         pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
 
     # SQLite's own "database or disk is full" path: cap the file's size.
-    @event.listens_for(store.engine, "connect")
     def cap(dbapi_connection, _record):
         dbapi_connection.execute(f"PRAGMA max_page_count={pages + 20}")
 
-    store.engine.dispose()
+    for engine in (store.engine, store.writer):
+        event.listen(engine, "connect", cap)
+        engine.dispose()
     with pytest.raises(SQLAlchemyError, match="full"):
         import_path(store, UN_2026)
     assert [v.published_on for v in store.versions()] == [date(2017, 7, 3)]
     _consistent(store)
     store.close()
+
+
+def _import_created(url: str, path: Path) -> bool:
+    return import_path(Store(url), path).created
+
+
+def test_two_processes_importing_one_file_at_once_store_it_once(store_url):
+    Store(store_url).close()  # the tables exist before both start
+    with ProcessPoolExecutor(2) as pool:
+        created = list(pool.map(_import_created, [store_url] * 2, [UN_2026] * 2))
+    assert sorted(created) == [False, True]
+    store = Store(store_url)
+    assert [v.published_on for v in store.versions()] == [date(2026, 2, 27)]
+    _consistent(store)

@@ -57,5 +57,6 @@ def _bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+            # "ApiKey KEY" is what clients of OpenSanctions' hosted API send.
+            return token.strip() if scheme.lower() in ("bearer", "apikey") and token.strip() else None
     return None

@@ -11,7 +11,7 @@ from vigil import __version__
 from vigil.api import errors, metrics
 from vigil.api.access import AccessControl
 from vigil.api.limits import BodyLimit
-from vigil.api.routes import audit, keys, match, ops
+from vigil.api.routes import audit, keys, lists, match, ops, yente
 from vigil.api.service import Service, Settings
 
 DESCRIPTION = """Screen names against the UN and OFAC sanctions lists, and read the lists' versions.
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Vigil", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.service = svc
     errors.install(app)
-    for module in (match, ops, audit, keys):
+    for module in (match, ops, audit, keys, lists, yente):
         app.include_router(module.router)
     # The last added runs first: metrics see every answer, keys are checked
     # before bodies are read, bodies are limited as they stream in.

@@ -42,7 +42,8 @@ class Screener:
         pairs = list(entries)
         self._entry_versions = [version for _, version in pairs]
         self.index = CandidateIndex([entry for entry, _ in pairs])
-        self._by_id = {entry.id: entry for entry in self.index.entries}
+        # OFAC's SDN and Consolidated lists share one id space: an id is unique per source.
+        self._by_id = {(entry.source, entry.id): entry for entry in self.index.entries}
         self._versions = list({v.id: v for v in self._entry_versions}.values())
 
     @classmethod
@@ -55,9 +56,9 @@ class Screener:
     def versions(self) -> list[ListVersion]:
         return list(self._versions)
 
-    def entry(self, entry_id: str) -> Entry | None:
-        """An indexed entry by id."""
-        return self._by_id.get(entry_id)
+    def entry(self, source: str, entry_id: str) -> Entry:
+        """An indexed entry (as a hit names it: source and id)."""
+        return self._by_id[(source, entry_id)]
 
     def match(
         self,

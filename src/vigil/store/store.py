@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from vigil.model import Entry, ParsedList
 from vigil.store.database import make_engine
@@ -89,10 +90,14 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # Imports write through an engine whose transactions take the write
+        # lock first, so that two processes importing at once take turns.
+        self.writer = make_engine(url, serialized=True)
         metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
+        self.writer.dispose()
 
     # -- writing -------------------------------------------------------------
 
@@ -121,26 +126,35 @@ class Store:
             contents[digest] = blob
             rows.append({"entry_id": entry.id, "content_hash": digest})
         counts = Counter(str(entry.kind) for entry in parsed.entries)
-        with self.engine.begin() as conn:
+        values = {
+            "source": parsed.source,
+            "published_at": as_utc(parsed.published_at),
+            "published_on": parsed.published_at.date(),
+            "content_hash": content_hash,
+            "origin": origin,
+            "entry_count": len(parsed.entries),
+            "counts": dict(sorted(counts.items())),
+        }
+        try:
+            row = self._write_version(values, contents, rows)
+        except IntegrityError:
+            # Another process stored this file, or some of the same entry
+            # contents, while this one parsed: take its version, or go again.
+            existing = self.find_version(parsed.source, content_hash)
+            if existing:
+                return ImportResult(existing, created=False)
+            row = self._write_version(values, contents, rows)
+        return ImportResult(_version(row), created=True)
+
+    def _write_version(self, values: dict[str, Any], contents: dict[str, bytes], rows: list[dict[str, Any]]) -> Any:
+        with self.writer.begin() as conn:
             version_id = conn.execute(
-                insert(list_versions).values(
-                    source=parsed.source,
-                    published_at=as_utc(parsed.published_at),
-                    published_on=parsed.published_at.date(),
-                    imported_at=datetime.now(UTC),
-                    content_hash=content_hash,
-                    origin=origin,
-                    entry_count=len(parsed.entries),
-                    counts=dict(sorted(counts.items())),
-                )
+                insert(list_versions).values(imported_at=datetime.now(UTC), **values)
             ).inserted_primary_key[0]
             self._insert_contents(conn, contents)
-            for row in rows:
-                row["version_id"] = version_id
             for start in range(0, len(rows), 5000):
-                conn.execute(insert(version_entries), rows[start : start + 5000])
-            row = conn.execute(select(list_versions).where(list_versions.c.id == version_id)).one()
-        return ImportResult(_version(row), created=True)
+                conn.execute(insert(version_entries), [{**r, "version_id": version_id} for r in rows[start : start + 5000]])
+            return conn.execute(select(list_versions).where(list_versions.c.id == version_id)).one()
 
     @staticmethod
     def _insert_contents(conn: Connection, contents: dict[str, bytes]) -> None:
@@ -174,7 +188,7 @@ class Store:
     def version(self, source: str, ref: str | int) -> ListVersion:
         """A version of ``source`` by its id or by a date (the version in force then)."""
         text = str(ref).strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             for candidate in self.versions(source):
                 if candidate.id == int(text):
                     return candidate
@@ -237,7 +251,7 @@ class Store:
             lowered = func.lower(version_entries.c.entry_id)
             matches = conn.scalars(
                 select(version_entries.c.entry_id)
-                .where((lowered == text.lower()) | lowered.endswith(":" + text.lower()))
+                .where((lowered == text.lower()) | lowered.endswith(":" + text.lower(), autoescape=True))
                 .distinct()
                 .limit(5)
             ).all()

@@ -45,7 +45,7 @@ def hit_out(hit: Hit, screener: Screener) -> dict[str, Any]:
     return {
         "entry_id": hit.entry_id, "score": hit.score, "matched_name": hit.matched_name,
         "explanation": hit.explanation, "version_id": hit.version_id, "source": hit.source,
-        "reference": hit.reference, "entry": entry_summary(screener.entry(hit.entry_id)),
+        "reference": hit.reference, "entry": entry_summary(screener.entry(hit.source, hit.entry_id)),
         "features": [{"name": f.name, "value": f.value, "contribution": f.contribution, "detail": f.detail} for f in hit.features],
     }
 

@@ -21,7 +21,8 @@ def readyz(svc: Service = Depends(service)) -> JSONResponse:
     screener = svc.live.current
     if screener is None:
         return JSONResponse({"status": "not ready", "reason": "no lists stored yet: import one"}, status_code=503)
-    return JSONResponse({"status": "ready", "versions": [v.to_dict() for v in screener.versions]})
+    versions = [{"id": v.id, "source": v.source, "published_on": v.published_on.isoformat()} for v in screener.versions]
+    return JSONResponse({"status": "ready", "versions": versions})
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
