@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo serve test bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ demo: $(STAMP)
 	$(BIN)/vigil --db $(DEMO_DB) show QDe.161
 	$(BIN)/vigil --db $(DEMO_DB) match "Aiman Zawahiri" --dob 1951 --country EG
 	$(BIN)/vigil --db $(DEMO_DB) match "أيمن الظواهري"
+
+# The HTTP service over the demo store, with a new screener key printed first.
+serve: $(STAMP)
+	$(BIN)/vigil --db $(DEMO_DB) import --bundled
+	$(BIN)/vigil --db $(DEMO_DB) keys create --role screener --label demo
+	$(BIN)/vigil --db $(DEMO_DB) serve
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 tests
