@@ -312,9 +312,8 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the HTTP screening service (OpenAPI docs at /docs)."""
-    import uvicorn
-
     from vigil.api.audit import QUERY_MODES
+    from vigil.api.server import ServeError, serve  # uvicorn and FastAPI load only for this command
 
     if audit_queries not in QUERY_MODES:
         raise typer.BadParameter(f"{audit_queries!r}: one of {', '.join(QUERY_MODES)}", param_hint="--audit-queries")
@@ -324,7 +323,11 @@ def serve_command(
     os.environ.update({"VIGIL_DB": ctx.obj, "VIGIL_AUDIT_QUERIES": audit_queries})
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-metrics-")
-    uvicorn.run("vigil.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level)
+    try:
+        serve(host, port, workers, log_level)
+    except ServeError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 keys_app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=True)

@@ -9,10 +9,16 @@ prints somewhere else to detect that too.)
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +86,9 @@ class AuditTrail:
             raise ValueError(f"audit query mode {queries!r}: one of {', '.join(QUERY_MODES)}")
         self.engine = engine
         self.queries = queries
+        self._lock = threading.Lock()
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._lock_file = Path(database + ".audit-lock") if database and database != ":memory:" else None
 
     def record_queries(self, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Queries as the trail keeps them: whole, or id and hash only."""
@@ -88,19 +97,47 @@ class AuditTrail:
         return [{"id": q.get("id"), "sha256": query_digest(q)} for q in queries]
 
     def append(self, action: str, key_id: int | None, record: dict[str, Any]) -> AuditRecord:
-        """Add a record at the end of the chain (serialised across processes)."""
-        now = datetime.now(UTC)
-        body = canonical({"action": action, "key_id": key_id, "recorded_at": now.isoformat(), **record})
-        with self.engine.begin() as conn:
+        """Add a record at the end of the chain."""
+        return self.append_many([(action, key_id, record)])[0]
+
+    def append_many(self, items: list[tuple[str, int | None, dict[str, Any]]]) -> list[AuditRecord]:
+        """Add (action, key id, record) items at the end of the chain, in one
+        transaction, serialised across threads and processes."""
+        written = []
+        with self._turn(), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('vigil_audit_log'))"))
             last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
-            seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-            digest = chain_hash(seq, prev, body)
-            conn.execute(insert(audit_log).values(
-                seq=seq, recorded_at=now, key_id=key_id, action=action, record=body, prev_hash=prev, hash=digest,
-            ))
-        return AuditRecord(seq, now, key_id, action, json.loads(body), prev, digest)
+            seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+            for action, key_id, record in items:
+                now = datetime.now(UTC)
+                body = canonical({"action": action, "key_id": key_id, "recorded_at": now.isoformat(), **record})
+                seq += 1
+                digest = chain_hash(seq, prev, body)
+                written.append(AuditRecord(seq, now, key_id, action, json.loads(body), prev, digest))
+                prev = digest
+            conn.execute(insert(audit_log), [
+                {"seq": r.seq, "recorded_at": r.recorded_at, "key_id": r.key_id, "action": r.action,
+                 "record": canonical(r.record), "prev_hash": r.prev_hash, "hash": r.hash}
+                for r in written
+            ])
+        return written
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One writer at a time: a lock between this process's threads, and for
+        SQLite a file lock between processes. (SQLite's own busy handler would
+        also serialise writers, but by sleeping and retrying: slow under load.)"""
+        with self._lock:
+            if self._lock_file is None:
+                yield
+                return
+            with self._lock_file.open("a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def records(
         self,
@@ -149,3 +186,49 @@ class AuditTrail:
                     return Verification(count, prev, row.seq, f"record {row.seq} was changed after it was written")
                 prev, expected, count = row.hash, expected + 1, count + 1
         return Verification(count, prev)
+
+
+class AuditWriter:
+    """Group commit: request threads hand their records to one writer thread,
+    which appends whatever has queued up meanwhile in one transaction and then
+    tells each request that its record is stored. Under load this turns many
+    small transactions, each waiting for the write lock, into a few larger ones."""
+
+    BATCH = 500
+
+    def __init__(self, trail: AuditTrail) -> None:
+        self.trail = trail
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="vigil-audit-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, action: str, key_id: int | None, record: dict[str, Any]) -> Future[AuditRecord]:
+        """Queue a record; the future completes once it is committed."""
+        done: Future[AuditRecord] = Future()
+        self._queue.put((action, key_id, record, done))
+        return done
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            batch = [item]
+            while len(batch) < self.BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            try:
+                records = self.trail.append_many([(action, key_id, record) for action, key_id, record, _ in batch])
+            except Exception as error:  # the requests fail: no screening goes unrecorded
+                for *_, done in batch:
+                    done.set_exception(error)
+                continue
+            for (*_, done), written in zip(batch, records):
+                done.set_result(written)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,8 +76,10 @@ def _key(row: Any) -> ApiKey:
 class KeyRing:
     """The API keys stored in one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cache_seconds: float = 0.0) -> None:
         self.engine = engine
+        self.cache_seconds = cache_seconds
+        self._known: dict[str, tuple[ApiKey | None, float]] = {}
 
     def create(self, role: str, label: str = "") -> tuple[ApiKey, str]:
         """A new key of ``role``: its record and the secret (shown only now)."""
@@ -111,13 +114,23 @@ class KeyRing:
         if key.active:
             with self.engine.begin() as conn:
                 conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=datetime.now(UTC)))
+        self._known.clear()
         return self.get(key_id)
 
     def authenticate(self, secret: str) -> ApiKey | None:
-        """The active key with this secret, or None."""
+        """The active key with this secret, or None. Answers are remembered for
+        ``cache_seconds``: a key revoked elsewhere stops working within that time."""
         if not secret.startswith(PREFIX):
             return None
+        digest = hash_key(secret)
+        now = time.monotonic()
+        known = self._known.get(digest)
+        if known and now - known[1] < self.cache_seconds:
+            return known[0]
         with self.engine.connect() as conn:
-            row = conn.execute(select(api_keys).where(api_keys.c.key_hash == hash_key(secret))).first()
-        key = _key(row) if row else None
-        return key if key and key.active else None
+            row = conn.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()
+        key = _key(row) if row and row.revoked_at is None else None
+        if len(self._known) > 10_000:  # unknown secrets must not grow it without end
+            self._known.clear()
+        self._known[digest] = (key, now)
+        return key

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vigil.api.schemas import EntrySummary, Strict
+from vigil.api.schemas import EntrySummary, Strict, Version
 from vigil.model import Entry
 from vigil.store import ListVersion
 
@@ -89,7 +89,7 @@ class SearchItem(BaseModel):
 
 class SearchResponse(BaseModel):
     q: str
-    versions: list[ListVersion] = Field(description="The list versions searched.")
+    versions: list[Version] = Field(description="The list versions searched.")
     total: int = Field(description="Entries found in all; `items` holds those from `offset` on.")
     offset: int
     limit: int

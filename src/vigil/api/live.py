@@ -10,6 +10,7 @@ import made by any process or by `vigil import` reaches them all.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -48,7 +49,12 @@ class LiveScreener:
             if not wanted:
                 return False
             started = time.perf_counter()
+            gc.unfreeze()  # the index being replaced may be collected once unused
             screener = Screener.from_store(self.store)
+            # The index is hundreds of thousands of long-lived objects: kept out
+            # of the collector's way, full collections no longer pause requests.
+            gc.collect()
+            gc.freeze()
             self.build_seconds = time.perf_counter() - started
             built = tuple(sorted(v.id for v in screener.versions))
             self.current, self.version_ids = screener, built

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from vigil.api.audit import AuditTrail
+from vigil.api.audit import AuditTrail, AuditWriter
 from vigil.api.keys import KeyRing
 from vigil.api.live import LiveScreener
 from vigil.api.tables import metadata
@@ -45,8 +45,9 @@ class Service:
         self.settings = settings
         self.store = Store(settings.db)
         metadata.create_all(self.store.engine)
-        self.keys = KeyRing(self.store.engine)
+        self.keys = KeyRing(self.store.engine, cache_seconds=2.0)
         self.audit = AuditTrail(make_engine(settings.db, serialized=True), settings.audit_queries)
+        self.audit_writer = AuditWriter(self.audit)
         self.live = LiveScreener(self.store, settings.poll_seconds)
 
     def start(self) -> None:
@@ -54,10 +55,11 @@ class Service:
 
     def stop(self) -> None:
         self.live.stop()
+        self.audit_writer.close()
         self.audit.engine.dispose()
         self.store.close()
 
 
-def service(request: Request) -> Service:
-    """FastAPI dependency: the running service."""
+async def service(request: Request) -> Service:
+    """FastAPI dependency: the running service (async: no thread hop to get it)."""
     return request.app.state.service

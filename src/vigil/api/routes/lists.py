@@ -31,7 +31,7 @@ from vigil.api.list_schemas import (
     UpdateResponse,
     VersionsResponse,
 )
-from vigil.api.routes.match import ERRORS, audit_screening, current_screener, entry_summary
+from vigil.api.routes.match import ERRORS, audit_screening, current_screener, entry_summary, version_out
 from vigil.api.schemas import MAX_LIMIT, ErrorResponse
 from vigil.api.search import search
 from vigil.api.service import Service, service
@@ -185,9 +185,9 @@ def search_entries(
     audit_screening(
         svc, request, [{"id": "search", "name": q}], [result.hits], [v.id for v in versions],
         source=source, kind=kind, programme=programme,
-    )
+    ).result()
     return JSONResponse({
-        "q": q, "versions": [v.to_dict() for v in versions], "total": len(result.items), "offset": offset, "limit": limit,
+        "q": q, "versions": [version_out(v) for v in versions], "total": len(result.items), "offset": offset, "limit": limit,
         "items": [
             {"entry": entry_summary(f.entry), "score": f.score, "matched": f.matched}
             for f in result.items[offset : offset + limit]

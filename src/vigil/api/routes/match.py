@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Future
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from vigil.api import metrics
+from vigil.api.audit import AuditRecord
 from vigil.api.errors import field_error
 from vigil.api.schemas import ErrorResponse, MatchRequest, MatchResponse
 from vigil.api.service import Service, service
 from vigil.model import Entry
 from vigil.screening import Hit, Query, Screener
+from vigil.store import ListVersion
 
 router = APIRouter(tags=["screening"])
 
@@ -31,6 +35,14 @@ def current_screener(svc: Service) -> Screener:
     if screener is None:
         raise HTTPException(503, "no lists stored yet: import one (POST /lists/{source}/import or `vigil import`)")
     return screener
+
+
+def version_out(version: ListVersion) -> dict[str, Any]:
+    """What answers say of a list version (not where the server imported it from)."""
+    return {
+        "id": version.id, "source": version.source, "published_on": version.published_on.isoformat(),
+        "published_at": version.published_at.isoformat(),
+    }
 
 
 def entry_summary(entry: Entry) -> dict[str, Any]:
@@ -65,10 +77,11 @@ def screen(screener: Screener, queries: list[Query], threshold: float, limit: in
 
 def audit_screening(
     svc: Service, request: Request, queries: list[dict[str, Any]], results: list[list[Hit]], versions: list[int], **options: Any
-) -> None:
-    """Record the request before answering it: no screening goes unrecorded."""
+) -> Future[AuditRecord]:
+    """Queue the request's audit record; answer only once the returned future
+    is done, so that no screening goes unrecorded."""
     key = request.state.key
-    svc.audit.append("match", key.id, {
+    return svc.audit_writer.submit("match", key.id, {
         "endpoint": request.url.path,
         "queries": svc.audit.record_queries(queries),
         "options": options,
@@ -78,23 +91,22 @@ def audit_screening(
 
 
 @router.post("/match", response_model=MatchResponse, responses=ERRORS, summary="Screen a batch of parties")
-def match(body: MatchRequest, request: Request, svc: Service = Depends(service)) -> JSONResponse:
+async def match(body: MatchRequest, request: Request, svc: Service = Depends(service)) -> JSONResponse:
     """Each query's hits, best first, with score, matched name, the listed entry,
     the list version and a plain-sentence explanation. Every hit in one answer
     comes from the same list versions, named in `versions`."""
+    # Screening runs on the event loop: it is CPU work that threads could not
+    # run in parallel anyway, and a thread hop costs more than a short query.
     screener = current_screener(svc)
     queries = [Query(q.name, q.id, q.kind, q.dob, q.country, q.id_number) for q in body.queries]
     results = screen(screener, queries, body.threshold, body.limit, body.sources)
     versions = [v for v in screener.versions if not body.sources or v.source in body.sources]
-    audit_screening(
+    await asyncio.wrap_future(audit_screening(
         svc, request, [q.model_dump(exclude_none=True) for q in body.queries], results, [v.id for v in versions],
         threshold=body.threshold, limit=body.limit, sources=body.sources,
-    )
+    ))
     return JSONResponse({
-        "versions": [
-            {"id": v.id, "source": v.source, "published_on": v.published_on.isoformat(), "published_at": v.published_at.isoformat()}
-            for v in versions
-        ],
+        "versions": [version_out(v) for v in versions],
         "threshold": body.threshold,
         "limit": body.limit,
         "results": [

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from vigil.api.metrics import exposition
+from vigil.api.routes.match import version_out
 from vigil.api.service import Service, service
 
 router = APIRouter(tags=["operations"])
@@ -21,8 +22,7 @@ def readyz(svc: Service = Depends(service)) -> JSONResponse:
     screener = svc.live.current
     if screener is None:
         return JSONResponse({"status": "not ready", "reason": "no lists stored yet: import one"}, status_code=503)
-    versions = [{"id": v.id, "source": v.source, "published_on": v.published_on.isoformat()} for v in screener.versions]
-    return JSONResponse({"status": "ready", "versions": versions})
+    return JSONResponse({"status": "ready", "versions": [version_out(v) for v in screener.versions]})
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -5,6 +5,7 @@ docs/yente.md says what is supported and what differs from yente."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from vigil.api.errors import field_error
-from vigil.api.routes.match import ERRORS, audit_screening, current_screener, entry_summary, screen
+from vigil.api.routes.match import ERRORS, audit_screening, current_screener, entry_summary, screen, version_out
 from vigil.api.schemas import MAX_LIMIT, MAX_QUERIES, EntrySummary, ErrorResponse, Text, Version
 from vigil.api.service import Service, service
 from vigil.countries import to_code
@@ -510,7 +511,7 @@ def keep(hits: list[Hit], party: Party, screener: Screener, options: MatchOption
     responses={**ERRORS, 404: {"model": ErrorResponse, "description": "No such dataset, or its list is not stored"}},
     summary="Screen a batch of parties, in yente's shape",
 )
-def match_dataset(
+async def match_dataset(
     body: YenteMatchRequest,
     options: Annotated[MatchOptions, QueryParameters()],
     request: Request,
@@ -546,11 +547,11 @@ def match_dataset(
             "query": party.echo,
             "not_compared": party.not_compared,
         }
-    audit_screening(
+    await asyncio.wrap_future(audit_screening(
         svc, request, [{"id": p.key, "example": p.echo} for p in parties], returned, [v.id for v in versions],
         dataset=dataset, **{**options.model_dump(), "cutoff": cutoff},
-    )
+    ))
     return JSONResponse({
         "responses": responses, "matcher": MATCHER, "limit": options.limit,
-        "versions": [{field: v.to_dict()[field] for field in Version.model_fields} for v in versions],
+        "versions": [version_out(v) for v in versions],
     })
