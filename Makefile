@@ -35,12 +35,15 @@ test: $(STAMP)
 
 # Import, matching quality and screening speed. The bench extra brings the
 # reference matcher (nomenklatura) and names-dataset; the false-alert
-# population is built once into benchmarks/.cache/. About 15 minutes on 2 cores.
+# population is built once into benchmarks/.cache/; the HTTP benchmark needs wrk.
+# About 20 minutes on 2 cores.
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/import.py
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/speed.py
+	@command -v wrk >/dev/null || { echo "benchmarks/http_service.py needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	$(BIN)/python benchmarks/http_service.py
 
 clean:
 	rm -rf $(VENV) demo.db

@@ -109,18 +109,18 @@ class AuditTrail:
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('vigil_audit_log'))"))
             last = conn.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
             seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+            rows = []
             for action, key_id, record in items:
                 now = datetime.now(UTC)
-                body = canonical({"action": action, "key_id": key_id, "recorded_at": now.isoformat(), **record})
+                content = {"action": action, "key_id": key_id, "recorded_at": now.isoformat(), **record}
+                body = canonical(content)
                 seq += 1
                 digest = chain_hash(seq, prev, body)
-                written.append(AuditRecord(seq, now, key_id, action, json.loads(body), prev, digest))
+                rows.append({"seq": seq, "recorded_at": now, "key_id": key_id, "action": action, "record": body,
+                             "prev_hash": prev, "hash": digest})
+                written.append(AuditRecord(seq, now, key_id, action, content, prev, digest))
                 prev = digest
-            conn.execute(insert(audit_log), [
-                {"seq": r.seq, "recorded_at": r.recorded_at, "key_id": r.key_id, "action": r.action,
-                 "record": canonical(r.record), "prev_hash": r.prev_hash, "hash": r.hash}
-                for r in written
-            ])
+            conn.execute(insert(audit_log), rows)
         return written
 
     @contextmanager
