@@ -57,17 +57,19 @@ def part_similarity(query: Token, listed: Token) -> tuple[float, str]:
     similarity, how = _similarity(query, listed)
     if not similarity:
         # An article glued on ("ELKADDAFI", "Alzawahiri") is tried without it.
-        if (glued := _without_article(query)) is not None:
-            similarity, how = _similarity(glued, listed)
-        elif (glued := _without_article(listed)) is not None:
-            similarity, how = _similarity(query, glued)
+        if _glued_article(query):
+            similarity, how = _similarity(_without_article(query), listed)
+        elif _glued_article(listed):
+            similarity, how = _similarity(query, _without_article(listed))
     return similarity, how
 
 
+def _glued_article(token: Token) -> bool:
+    return not token.abjad and len(token.text) >= 6 and token.text[:2] in ("al", "el")
+
+
 @lru_cache(maxsize=200_000)
-def _without_article(token: Token) -> Token | None:
-    if token.abjad or len(token.text) < 6 or token.text[:2] not in ("al", "el"):
-        return None
+def _without_article(token: Token) -> Token:
     text = token.text[2:]
     return Token(token.original, text, skeleton(text), token.role)
 
@@ -94,7 +96,7 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
         if len(long_.text) > 1 and long_.text[0] == short.text[0]:
             return INITIAL_SIMILARITY, "initial"
         return 0.0, ""
-    best = Levenshtein.normalized_similarity(query.text, listed.text)
+    best = Levenshtein.normalized_similarity(query.text, listed.text, score_cutoff=MIN_PART_SIMILARITY)
     if (query.abjad or listed.abjad) and min(len(query.skeleton), len(listed.skeleton)) >= 3:
         # Consonants are what compares with a name written without vowels.
         best = max(best, Levenshtein.normalized_similarity(query.skeleton, listed.skeleton) * 0.9)
@@ -168,7 +170,8 @@ def _acronyms(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
 _JOINABLE = (Role.NAME, Role.PARTICLE, Role.GENERIC)
 
 
-def _joins(tokens: Sequence[Token]) -> list[tuple[tuple[int, ...], Token]]:
+@lru_cache(maxsize=200_000)
+def _joins(tokens: tuple[Token, ...]) -> tuple[tuple[tuple[int, ...], Token], ...]:
     """Adjacent parts joined ("Abd" + "Rahman"), and two parts around an
     article joined without it ("Nur al-Din" as "Nuruddin")."""
     found = [
@@ -181,11 +184,12 @@ def _joins(tokens: Sequence[Token]) -> list[tuple[tuple[int, ...], Token]]:
         for i in range(len(tokens) - 2)
         if tokens[i + 1].role is Role.PARTICLE and tokens[i].informative and tokens[i + 2].informative
     ]
-    return found
+    return tuple(found)
 
 
 def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh, person: bool = False) -> NameComparison:
     """Align two tokenised names greedily, the most telling pairs first."""
+    query, listed = tuple(query), tuple(listed)  # hashable: the parts' joins and acronyms are remembered
     used_q: set[int] = set()
     used_e: set[int] = set()
     chosen: list[_Pairing] = []

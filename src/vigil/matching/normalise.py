@@ -38,9 +38,15 @@ class Token:
     role: Role
     abjad: bool = False  # written in a script without short vowels (Arabic, Persian, Hebrew)
     informative: bool = field(init=False, compare=False)  # a name part, not a particle, title or legal form
+    _hash: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "informative", self.role in (Role.NAME, Role.GENERIC))
+        # Tokens key the matcher's caches millions of times per second: hash once.
+        object.__setattr__(self, "_hash", hash((self.original, self.text, self.skeleton, self.role, self.abjad)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 PARTICLES = frozenset(
@@ -205,7 +211,8 @@ def _abjad_skeleton(word: str) -> str:
 _ACRONYM_SKIPS = frozenset("and of the for in on at to de du des la le et y".split())
 
 
-def acronyms(tokens: tuple[Token, ...]) -> set[str]:
+@lru_cache(maxsize=200_000)
+def acronyms(tokens: tuple[Token, ...]) -> frozenset[str]:
     """The initials a name may be abbreviated to, three letters or more:
     legal forms in or out ("Technology and Development Group Limited" →
     "tdg", "tdgl"; "Korea Kwangson Banking Corporation" → "kkbc")."""
@@ -216,7 +223,7 @@ def acronyms(tokens: tuple[Token, ...]) -> set[str]:
         "".join(t.text[0] for t in words),
         "".join(t.text[0] for t in words if t.role is not Role.LEGAL),
     }
-    return {_DOUBLES.sub(r"\1", form) for form in forms if len(form) >= 3}  # folded as parts are
+    return frozenset(_DOUBLES.sub(r"\1", form) for form in forms if len(form) >= 3)  # folded as parts are
 
 
 def _role(text: str, is_organisation: bool) -> Role:
