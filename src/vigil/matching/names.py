@@ -57,15 +57,11 @@ def part_similarity(query: Token, listed: Token) -> tuple[float, str]:
     similarity, how = _similarity(query, listed)
     if not similarity:
         # An article glued on ("ELKADDAFI", "Alzawahiri") is tried without it.
-        if _glued_article(query):
+        if query.glued_article:
             similarity, how = _similarity(_without_article(query), listed)
-        elif _glued_article(listed):
+        elif listed.glued_article:
             similarity, how = _similarity(query, _without_article(listed))
     return similarity, how
-
-
-def _glued_article(token: Token) -> bool:
-    return not token.abjad and len(token.text) >= 6 and token.text[:2] in ("al", "el")
 
 
 @lru_cache(maxsize=200_000)

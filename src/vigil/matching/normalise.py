@@ -38,10 +38,14 @@ class Token:
     role: Role
     abjad: bool = False  # written in a script without short vowels (Arabic, Persian, Hebrew)
     informative: bool = field(init=False, compare=False)  # a name part, not a particle, title or legal form
+    # "Alzawahiri", "Elkaddafi": an Arabic article written onto the name.
+    glued_article: bool = field(init=False, compare=False, repr=False)
     _hash: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "informative", self.role in (Role.NAME, Role.GENERIC))
+        glued = not self.abjad and len(self.text) >= 6 and self.text[:2] in ("al", "el")
+        object.__setattr__(self, "glued_article", glued)
         # Tokens key the matcher's caches millions of times per second: hash once.
         object.__setattr__(self, "_hash", hash((self.original, self.text, self.skeleton, self.role, self.abjad)))
 
