@@ -31,6 +31,8 @@ from vigil import views
 from vigil.api import tables as api_tables
 from vigil.api.audit import AuditTrail
 from vigil.api.keys import ROLES, KeyRing, KeyRingError
+from vigil.exchange.identity import IdentityError, PublicIdentity
+from vigil.exchange.node import Node, NodeError
 from vigil.sources import SourceError
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
 from vigil.screening.batch import InputError, ScreenSummary, screen_file, summary_path
@@ -408,6 +410,75 @@ def audit_verify(ctx: typer.Context) -> None:
         raise typer.Exit(1)
 
 
+node_app = typer.Typer(help="This node's identity for the partner exchange.", no_args_is_help=True)
+app.add_typer(node_app, name="node")
+partner_app = typer.Typer(help="Partner nodes: add (after checking fingerprints), list, revoke.", no_args_is_help=True)
+app.add_typer(partner_app, name="partner")
+
+
+def _node(ctx: typer.Context) -> Node:
+    return Node(_store(ctx).engine)
+
+
+def _passphrase(confirm: bool = False) -> str:
+    """From VIGIL_PASSPHRASE, else asked for (never echoed)."""
+    return os.environ.get("VIGIL_PASSPHRASE") or typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+
+
+@node_app.command("init")
+def node_init(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="The name partners will know this node by (default: the host name).")] = None,
+) -> None:
+    """Create this node's signing (Ed25519) and encryption (X25519) keys, sealed with a passphrase."""
+    identity = _node(ctx).init(_passphrase(confirm=True), name)
+    out.print(f"node {identity.name!r} created; fingerprint {identity.fingerprint}")
+    out.print("give partners the output of `vigil node id`, and read the fingerprint to them over another channel")
+
+
+@node_app.command("id")
+def node_id(ctx: typer.Context) -> None:
+    """Print this node's public identity (JSON) for partners to add."""
+    identity = _node(ctx).identity()
+    print(json.dumps(identity.to_dict(), indent=2))
+    err.print(f"fingerprint: {identity.fingerprint}", highlight=False)
+
+
+@partner_app.command("add")
+def partner_add(
+    ctx: typer.Context,
+    identity_file: Annotated[Path, typer.Argument(help="The partner's `vigil node id` output.")],
+    name: Annotated[str | None, typer.Option(help="What to call the partner here (default: its own name).")] = None,
+    fingerprint: Annotated[str | None, typer.Option(help="The fingerprint the partner read out; the file must match it.")] = None,
+) -> None:
+    """Add a partner node from its identity document."""
+    try:
+        text = identity_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"{identity_file}: {error}") from None
+    partner = _node(ctx).add_partner(PublicIdentity.from_json(text, str(identity_file)), name, fingerprint)
+    out.print(f"added partner {partner.name!r}, fingerprint {partner.identity.fingerprint}")
+    if fingerprint is None:
+        out.print("[yellow]check this fingerprint with the partner over another channel[/yellow]")
+
+
+@partner_app.command("list")
+def partner_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The partners added, with fingerprints; revoked ones marked."""
+    found = _node(ctx).partners()
+    if as_json:
+        _print_json([p.to_dict() for p in found])
+    else:
+        out.print(views.partners_table(found))
+
+
+@partner_app.command("revoke")
+def partner_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The partner's name here.")]) -> None:
+    """Stop trusting a partner: nothing more is sent to it or accepted from it."""
+    partner = _node(ctx).revoke_partner(name)
+    out.print(f"revoked partner {partner.name!r} at {partner.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -419,7 +490,7 @@ def main() -> None:
     """Entry point: known failures print one clear line and exit non-zero."""
     try:
         app()
-    except (SourceError, StoreError, InputError, KeyRingError) as error:
+    except (SourceError, StoreError, InputError, KeyRingError, NodeError, IdentityError) as error:
         err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except SQLAlchemyError as error:

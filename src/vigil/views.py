@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vigil.api.keys import ApiKey
+from vigil.exchange.node import Partner
 from vigil.model import Entry
 from vigil.screening import Hit
 from vigil.store import Diff, HistoryStep, ListVersion
@@ -136,4 +137,14 @@ def keys_table(keys: list[ApiKey]) -> Table:
     for k in keys:
         revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
         table.add_row(str(k.id), escape(k.prefix) + "…", k.role, escape(k.label), k.created_at.strftime("%Y-%m-%d %H:%M"), revoked)
+    return table
+
+
+def partners_table(partners: list[Partner]) -> Table:
+    table = Table(title="Partners")
+    for column in ("name", "fingerprint", "added", "revoked"):
+        table.add_column(column)
+    for p in partners:
+        revoked = p.revoked_at.strftime("%Y-%m-%d %H:%M") if p.revoked_at else ""
+        table.add_row(escape(p.name), p.identity.fingerprint, p.added_at.strftime("%Y-%m-%d %H:%M"), revoked)
     return table

@@ -1,0 +1,1 @@
+"""Partner exchange: node identities, partners, and (to come) signed, encrypted messages."""
