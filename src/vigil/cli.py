@@ -82,6 +82,14 @@ def _print_json(data: Any) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
+def _print_items(items: list[Any], table: Callable[[list[Any]], Any], as_json: bool) -> None:
+    """Records as JSON (their ``to_dict``) or as a table."""
+    if as_json:
+        _print_json([item.to_dict() for item in items])
+    else:
+        out.print(table(items))
+
+
 @app.command("import")
 def import_command(
     ctx: typer.Context,
@@ -361,11 +369,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The API keys: id, role, label, created, revoked (never the keys themselves)."""
-    keys = _key_ring(ctx).list()
-    if as_json:
-        _print_json([k.to_dict() for k in keys])
-    else:
-        out.print(views.keys_table(keys))
+    _print_items(_key_ring(ctx).list(), views.keys_table, as_json)
 
 
 @keys_app.command("revoke")
@@ -465,11 +469,7 @@ def partner_add(
 @partner_app.command("list")
 def partner_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The partners added, with fingerprints; revoked ones marked."""
-    found = _node(ctx).partners()
-    if as_json:
-        _print_json([p.to_dict() for p in found])
-    else:
-        out.print(views.partners_table(found))
+    _print_items(_node(ctx).partners(), views.partners_table, as_json)
 
 
 @partner_app.command("revoke")
