@@ -133,9 +133,10 @@ def test_killed_import_leaves_the_store_readable(tmp_path):
 
 
 @pytest.mark.skipif(not (ACCEPTANCE / "lists.sh").exists(), reason="shared acceptance checks not present")
-def test_acceptance_lists():
+@pytest.mark.parametrize("check", ["lists.sh", "api.sh", "exchange.sh"])
+def test_acceptance(check):
     result = subprocess.run(
-        ["bash", str(ACCEPTANCE / "lists.sh")],
+        ["bash", str(ACCEPTANCE / check)],
         cwd=PROJECT,
         env={**os.environ, "VIGIL": VIGIL, "DATA": str(DATA)},
         capture_output=True,

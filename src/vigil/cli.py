@@ -31,7 +31,10 @@ from vigil import views
 from vigil.api import tables as api_tables
 from vigil.api.audit import AuditTrail
 from vigil.api.keys import ROLES, KeyRing, KeyRingError
+from vigil.exchange.bundle import BundleError, read_bundle, write_bundle
+from vigil.exchange.envelope import EnvelopeError
 from vigil.exchange.identity import IdentityError, PublicIdentity
+from vigil.exchange.mailbox import Mailbox
 from vigil.exchange.node import Node, NodeError
 from vigil.sources import SourceError
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
@@ -479,6 +482,82 @@ def partner_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help=
     out.print(f"revoked partner {partner.name!r} at {partner.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
+exchange_app = typer.Typer(help="Signed, encrypted messages with partner nodes.", no_args_is_help=True)
+app.add_typer(exchange_app, name="exchange")
+
+
+def _mailbox(ctx: typer.Context) -> Mailbox:
+    return Mailbox(_node(ctx))
+
+
+@exchange_app.command("send")
+def exchange_send(
+    ctx: typer.Context,
+    to: Annotated[list[str], typer.Option("--to", help="A partner's name; repeat for several.")],
+    body: Annotated[Path, typer.Option(help="The file to send.")],
+    bundle: Annotated[Path, typer.Option(help="Write the envelope to this offline bundle file.")],
+    tlp: Annotated[str, typer.Option(help="TLP 2.0: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.")] = "AMBER",
+    type: Annotated[str, typer.Option("--type", help="What the body is (note, case-file, rfi, ...).")] = "note",
+    label: Annotated[str, typer.Option(help="A classification label carried in the signed header.")] = "",
+) -> None:
+    """Sign a message, encrypt it to the partners named, and write it to an offline bundle."""
+    try:
+        content = body.read_bytes()
+    except OSError as error:
+        raise typer.BadParameter(f"{body}: {error.strerror}", param_hint="--body") from None
+    mailbox = _mailbox(ctx)
+    envelope = mailbox.send(mailbox.node.keys(_passphrase()), to, type, content, tlp.upper(), label)
+    write_bundle(bundle, [envelope])
+    out.print(f"sealed message {envelope.header.id} ({envelope.header.tlp} {envelope.header.type}) "
+              f"for {', '.join(to)}; written to {bundle}")
+
+
+@exchange_app.command("import")
+def exchange_import(ctx: typer.Context, bundle: Annotated[Path, typer.Argument(help="An offline bundle file.")]) -> None:
+    """Receive the envelopes of an offline bundle; any refused is named (and recorded), exit 1."""
+    mailbox = _mailbox(ctx)
+    refused = 0
+    for position, data in enumerate(read_bundle(bundle), 1):
+        try:
+            message = mailbox.receive(data, str(bundle))
+            out.print(f"received {message.id} from {message.partner}: {message.tlp} {message.type}")
+        except EnvelopeError as error:
+            refused += 1
+            err.print(f"[red]refused[/red] envelope {position} of {bundle}: {error}", highlight=False, soft_wrap=True)
+    if refused:
+        raise typer.Exit(1)
+
+
+@exchange_app.command("inbox")
+def exchange_inbox(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Messages received (their headers; `vigil exchange read ID` opens one)."""
+    _print_items(_mailbox(ctx).inbox(), views.messages_table, as_json)
+
+
+@exchange_app.command("read")
+def exchange_read(ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="The message's id.")]) -> None:
+    """Decrypt and print a received message."""
+    mailbox = _mailbox(ctx)
+    message, envelope, content = mailbox.read(message_id, mailbox.node.keys(_passphrase()))
+    label = f" {envelope.header.label}" if envelope.header.label else ""
+    err.print(f"from {message.partner}, {message.created}, TLP:{message.tlp}{label}, {message.type}", highlight=False)
+    sys.stdout.buffer.write(content)
+    sys.stdout.flush()
+
+
+@exchange_app.command("verify")
+def exchange_verify(ctx: typer.Context) -> None:
+    """Check every kept envelope against its signer's key; exit 1 naming any that fails."""
+    mailbox = _mailbox(ctx)
+    problems = mailbox.verify_stored()
+    for problem in problems:
+        err.print(f"[red]broken:[/red] {problem}", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+    count = len(mailbox.inbox()) + len(mailbox.outbox())
+    out.print(f"ok: {count} messages kept, every signature and body digest holds; {len(mailbox.rejections())} envelopes refused so far")
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -490,7 +569,7 @@ def main() -> None:
     """Entry point: known failures print one clear line and exit non-zero."""
     try:
         app()
-    except (SourceError, StoreError, InputError, KeyRingError, NodeError, IdentityError) as error:
+    except (SourceError, StoreError, InputError, KeyRingError, NodeError, IdentityError, EnvelopeError, BundleError) as error:
         err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except SQLAlchemyError as error:

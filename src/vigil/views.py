@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vigil.api.keys import ApiKey
+from vigil.exchange.mailbox import Message
 from vigil.exchange.node import Partner
 from vigil.model import Entry
 from vigil.screening import Hit
@@ -147,4 +148,13 @@ def partners_table(partners: list[Partner]) -> Table:
     for p in partners:
         revoked = p.revoked_at.strftime("%Y-%m-%d %H:%M") if p.revoked_at else ""
         table.add_row(escape(p.name), p.identity.fingerprint, p.added_at.strftime("%Y-%m-%d %H:%M"), revoked)
+    return table
+
+
+def messages_table(messages: list[Message]) -> Table:
+    table = Table(title="Messages")
+    for column in ("id", "from", "created", "TLP", "type"):
+        table.add_column(column)
+    for m in messages:
+        table.add_row(m.id, escape(m.partner), m.created[:19], m.tlp, escape(m.type))
     return table

@@ -132,6 +132,11 @@ class Node:
             raise NodeError(f"no partner named {name!r} (partners: {known})")
         return _partner(row)
 
+    def partner_by_key(self, signing_public: str) -> Partner | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(partners).where(partners.c.signing_public == signing_public)).first()
+        return _partner(row) if row else None
+
     def revoke_partner(self, name: str) -> Partner:
         """Stop trusting a partner: nothing more is sent to it or accepted from it."""
         partner = self.partner(name)

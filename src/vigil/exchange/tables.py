@@ -1,6 +1,6 @@
 """Tables of a node's exchange state, kept in the node's own database."""
 
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -28,4 +28,31 @@ partners = Table(
     Column("fingerprint", String(100), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Every envelope sent or received, as it travelled: bodies stay encrypted at
+# rest and are opened only when read, with the passphrase.
+messages = Table(
+    "exchange_messages",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the envelope's id: a replay cannot be stored twice
+    Column("direction", String(3), nullable=False),  # "in" or "out"
+    Column("partner", String(100), nullable=False),  # the sender (in) or the recipients (out), by name here
+    Column("created", String(40), nullable=False),
+    Column("tlp", String(16), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("envelope", Text, nullable=False),  # canonical JSON
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+    Index("ix_exchange_messages_stored", "stored_at"),
+)
+
+# Envelopes refused, and why: an attack leaves a trace.
+rejections = Table(
+    "exchange_rejections",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("origin", String(1024), nullable=False),  # the bundle file, or the peer's address
+    Column("envelope_id", String(64)),
+    Column("reason", Text, nullable=False),
 )
