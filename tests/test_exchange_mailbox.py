@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, text, update
 
 from vigil.exchange.bundle import BundleError, read_bundle, write_bundle
 from vigil.exchange.envelope import Envelope, EnvelopeError
 from vigil.exchange.mailbox import Mailbox
 from vigil.exchange.node import Node, NodeError
-from vigil.exchange.tables import messages
+from vigil.exchange.tables import log_leaves, messages
 from vigil.store.database import make_engine
 
 PASSPHRASE = "correct-horse-battery"
@@ -118,3 +118,22 @@ def test_verification_finds_an_edited_row(nodes, tmp_path):
         conn.execute(update(messages).where(messages.c.id == edited.id).values(tlp="CLEAR"))
     [problem] = b.verify_stored()
     assert edited.id in problem and "signed header" in problem
+
+
+def test_the_merkle_log_finds_removed_edited_and_rewritten_history(nodes, tmp_path):
+    a, b = nodes["A"], nodes["B"]
+    for i in range(3):
+        [data] = carried(a.send(keys(a), ["B"], "note", SECRET + bytes([i]), "GREEN"), tmp_path)
+        b.receive(data, "bundle")
+    heads = a.log.heads()
+    assert [h.size for h in heads] == [1, 2, 3] and a.verify_stored() == []
+    first, second, _ = b.inbox()
+    with b.engine.begin() as conn:
+        conn.execute(delete(messages).where(messages.c.id == first.id))
+        conn.execute(update(messages).where(messages.c.id == second.id).values(envelope=text("replace(envelope, 'GREEN', 'GREEN ')")))
+    problems = b.verify_stored()
+    assert any(first.id in p and "no longer kept" in p for p in problems)
+    assert any(second.id in p and "differs from what was logged" in p for p in problems)
+    with a.engine.begin() as conn:  # rewrite the sender's log itself: its signed tree heads expose it
+        conn.execute(update(log_leaves).where(log_leaves.c.position == 0).values(leaf="00" * 32))
+    assert any("history rewritten" in p for p in a.verify_stored())

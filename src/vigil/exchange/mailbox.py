@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from vigil.exchange.envelope import Envelope, EnvelopeError, canonical, open_envelope, seal
 from vigil.exchange.identity import NodeKeys
+from vigil.exchange.log import MessageLog, leaf_data
 from vigil.exchange.node import Node, NodeError, Partner
 from vigil.exchange.tables import messages, rejections
 from vigil.store.store import as_utc
@@ -54,6 +55,7 @@ class Mailbox:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.engine = node.engine
+        self.log = MessageLog(node.engine)
 
     def send(self, keys: NodeKeys, to: list[str], type: str, body: bytes, tlp: str, label: str = "") -> Envelope:
         """Seal a message to active partners and keep it as sent."""
@@ -62,6 +64,7 @@ class Mailbox:
             raise NodeError(f"revoked partners receive nothing: {', '.join(revoked)}")
         envelope = seal(keys, [p.identity for p in recipients], type, body, tlp, label)
         self._store(envelope, "out", ", ".join(p.name for p in recipients))
+        self.log.sign_head(keys)
         return envelope
 
     def receive(self, data: Any, origin: str) -> Message:
@@ -106,12 +109,14 @@ class Mailbox:
             return [{"at": as_utc(r.at).isoformat(), "origin": r.origin, "envelope_id": r.envelope_id, "reason": r.reason} for r in rows]
 
     def verify_stored(self) -> list[str]:
-        """Every kept envelope checked again against its sender's key: the
-        problems found (an edited or forged row), none when all is well."""
+        """Every kept envelope checked again against its sender's key, and the
+        Merkle log and its signed tree heads against the envelopes: the
+        problems found (an edited, removed or forged row), none when all is well."""
         problems = []
         me = self.node.identity()
         with self.engine.connect() as conn:
             rows = list(conn.execute(select(messages).order_by(messages.c.stored_at)))
+        problems += self.log.verify(me, {row.id: leaf_data(row.direction, row.envelope) for row in rows})
         for row in rows:
             try:
                 envelope = Envelope.from_dict(json.loads(row.envelope))
@@ -147,12 +152,14 @@ class Mailbox:
 
     def _store(self, envelope: Envelope, direction: str, partner: str) -> Message:
         header = envelope.header
+        kept = canonical(envelope.to_dict()).decode()
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(messages).values(
                     id=header.id, direction=direction, partner=partner, created=header.created, tlp=header.tlp,
-                    type=header.type, envelope=canonical(envelope.to_dict()).decode(), stored_at=datetime.now(UTC),
+                    type=header.type, envelope=kept, stored_at=datetime.now(UTC),
                 ))
+                self.log.append(conn, header.id, leaf_data(direction, kept))
         except IntegrityError:
             raise EnvelopeError(f"message {header.id} was already received: refused as a replay") from None
         return self.envelope(header.id)[0]

@@ -56,3 +56,23 @@ rejections = Table(
     Column("envelope_id", String(64)),
     Column("reason", Text, nullable=False),
 )
+
+# The node's Merkle log (RFC 9162) of every message kept, in order; a leaf is
+# the SHA-256 leaf hash of the direction and the envelope as kept.
+log_leaves = Table(
+    "exchange_log",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("message_id", String(36), nullable=False, unique=True),
+    Column("leaf", String(64), nullable=False),
+)
+
+# Tree heads the node signed: the log's size and root at a moment.
+tree_heads = Table(
+    "exchange_tree_heads",
+    metadata,
+    Column("size", Integer, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("signed_at", String(40), nullable=False),
+    Column("signature", String(100), nullable=False),
+)
