@@ -69,9 +69,7 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
             return False
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
+            fn, sn = _to_set_bit(fn, sn)
         else:
             r = node_hash(r, p)
         fn >>= 1
@@ -99,11 +97,17 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
+            fn, sn = _to_set_bit(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1
         sn >>= 1
     return fr == first_root and sr == second_root and sn == 0
+
+
+def _to_set_bit(fn: int, sn: int) -> tuple[int, int]:
+    """Shift both right until fn's lowest bit is set or fn is 0 (the RFC's step)."""
+    while not fn & 1 and fn != 0:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
