@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import httpx
 import pytest
+
+from serving import VIGIL
 
 ZAWAHIRI = {"queries": [{"id": "q1", "name": "Aiman al-Zawahry", "kind": "person", "dob": "1951", "country": "EG"}]}
 
@@ -164,3 +167,12 @@ def test_openapi_document_describes_the_endpoints(api):
     document = httpx.get(api.url + "/openapi.json").json()
     assert {"/match", "/healthz", "/audit"} <= set(document["paths"])
     assert "examples" in json.dumps(document["components"]["schemas"]["MatchRequest"])
+
+
+def test_a_port_in_use_is_named(api):
+    port = api.url.rsplit(":", 1)[1]
+    for workers in ("1", "2"):
+        result = subprocess.run([VIGIL, "--db", api.db_url, "serve", "--port", port, "--workers", workers],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0
+        assert "address already in use" in (result.stdout + result.stderr).lower()
