@@ -17,16 +17,14 @@ import time
 
 from vigil.api import metrics
 from vigil.screening import Screener
-from vigil.store import Store
+from vigil.screening.screener import newest_versions
+from vigil.store import ListVersion, Store
 
 log = logging.getLogger("vigil.api")
 
 
-def newest_version_ids(store: Store) -> tuple[int, ...]:
-    newest: dict[str, int] = {}
-    for version in store.versions():  # ordered by publication within each source
-        newest[version.source] = version.id
-    return tuple(sorted(newest.values()))
+def _ids(versions: list[ListVersion]) -> tuple[int, ...]:
+    return tuple(sorted(v.id for v in versions))
 
 
 class LiveScreener:
@@ -34,8 +32,6 @@ class LiveScreener:
         self.store = store
         self.poll_seconds = poll_seconds
         self.current: Screener | None = None
-        self.version_ids: tuple[int, ...] = ()
-        self.build_seconds = 0.0
         self._build_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -43,10 +39,8 @@ class LiveScreener:
     def refresh(self) -> bool:
         """Build a screener over the newest versions if they changed; True if swapped."""
         with self._build_lock:
-            wanted = newest_version_ids(self.store)
-            if wanted == self.version_ids and self.current is not None:
-                return False
-            if not wanted:
+            wanted = _ids(newest_versions(self.store.versions()))
+            if not wanted or (self.current is not None and wanted == _ids(self.current.versions)):
                 return False
             started = time.perf_counter()
             gc.unfreeze()  # the index being replaced may be collected once unused
@@ -55,13 +49,12 @@ class LiveScreener:
             # of the collector's way, full collections no longer pause requests.
             gc.collect()
             gc.freeze()
-            self.build_seconds = time.perf_counter() - started
-            built = tuple(sorted(v.id for v in screener.versions))
-            self.current, self.version_ids = screener, built
-            metrics.INDEX_BUILD.set(self.build_seconds)
+            seconds = time.perf_counter() - started
+            self.current = screener
+            metrics.INDEX_BUILD.set(seconds)
             for version in screener.versions:
                 metrics.LIST_VERSION.labels(version.source).set(version.id)
-            log.info("screening against list versions %s (index built in %.1f s)", built, self.build_seconds)
+            log.info("screening against list versions %s (index built in %.1f s)", _ids(screener.versions), seconds)
             return True
 
     def start(self) -> None:
@@ -80,4 +73,5 @@ class LiveScreener:
             try:
                 self.refresh()
             except Exception:  # a store hiccup must not end polling; the old index keeps serving
-                log.exception("refreshing the screening index failed; still serving versions %s", self.version_ids)
+                served = _ids(self.current.versions) if self.current else ()
+                log.exception("refreshing the screening index failed; still serving versions %s", served)

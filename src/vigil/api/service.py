@@ -12,7 +12,6 @@ from vigil.api.keys import KeyRing
 from vigil.api.live import LiveScreener
 from vigil.api.tables import metadata
 from vigil.store import Store, resolve_url
-from vigil.store.database import make_engine
 
 MIB = 1 << 20
 
@@ -46,7 +45,8 @@ class Service:
         self.store = Store(settings.db)
         metadata.create_all(self.store.engine)
         self.keys = KeyRing(self.store.engine, cache_seconds=2.0)
-        self.audit = AuditTrail(make_engine(settings.db, serialized=True), settings.audit_queries)
+        # Audit records are written through the store's serialised writer engine.
+        self.audit = AuditTrail(self.store.writer, settings.audit_queries)
         self.audit_writer = AuditWriter(self.audit)
         self.live = LiveScreener(self.store, settings.poll_seconds)
 
@@ -56,7 +56,6 @@ class Service:
     def stop(self) -> None:
         self.live.stop()
         self.audit_writer.close()
-        self.audit.engine.dispose()
         self.store.close()
 
 

@@ -49,7 +49,7 @@ class Screener:
     @classmethod
     def from_store(cls, store: Store, sources: list[str] | None = None) -> Screener:
         """A screener over the newest version of each stored list (or of ``sources``)."""
-        versions = [v for v in _newest(store.versions()) if not sources or v.source in sources]
+        versions = [v for v in newest_versions(store.versions()) if not sources or v.source in sources]
         return cls((entry, version) for version in versions for entry in store.entries(version.id))
 
     @property
@@ -156,7 +156,8 @@ class Screener:
             best[position] = (value, comparison, quality, full)
 
 
-def _newest(versions: list[ListVersion]) -> list[ListVersion]:
+def newest_versions(versions: list[ListVersion]) -> list[ListVersion]:
+    """The newest version of each list, from versions ordered by publication within each list."""
     newest: dict[str, ListVersion] = {}
     for version in versions:  # ordered by publication within each source
         newest[version.source] = version

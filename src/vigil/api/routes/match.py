@@ -65,9 +65,10 @@ def hit_out(hit: Hit, screener: Screener) -> dict[str, Any]:
 def screen(screener: Screener, queries: list[Query], threshold: float, limit: int, sources: list[str] | None) -> list[list[Hit]]:
     """Hits per query; a query that cannot be screened is a 422 naming it."""
     results = []
+    wanted = set(sources) if sources else None
     for position, query in enumerate(queries):
         try:
-            results.append(screener.match(query, threshold, limit, sources=set(sources) if sources else None))
+            results.append(screener.match(query, threshold, limit, sources=wanted))
         except ValueError as error:
             raise field_error(422, f"queries[{position}]", str(error)) from None
     metrics.QUERIES.inc(len(queries))
