@@ -153,16 +153,17 @@ class Mailbox:
     def _store(self, envelope: Envelope, direction: str, partner: str) -> Message:
         header = envelope.header
         kept = canonical(envelope.to_dict()).decode()
+        message = Message(header.id, direction, partner, header.created, header.tlp, header.type, datetime.now(UTC))
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(messages).values(
-                    id=header.id, direction=direction, partner=partner, created=header.created, tlp=header.tlp,
-                    type=header.type, envelope=kept, stored_at=datetime.now(UTC),
+                    id=message.id, direction=direction, partner=partner, created=message.created, tlp=message.tlp,
+                    type=message.type, envelope=kept, stored_at=message.stored_at,
                 ))
                 self.log.append(conn, header.id, leaf_data(direction, kept))
         except IntegrityError:
             raise EnvelopeError(f"message {header.id} was already received: refused as a replay") from None
-        return self.envelope(header.id)[0]
+        return message
 
     def _reject(self, origin: str, envelope_id: str | None, reason: str) -> None:
         with self.engine.begin() as conn:
