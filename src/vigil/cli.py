@@ -11,10 +11,9 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime, time
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -31,15 +30,16 @@ from vigil import views
 from vigil.api import tables as api_tables
 from vigil.api.audit import AuditTrail
 from vigil.api.keys import ROLES, KeyRing, KeyRingError
-from vigil.exchange.bundle import BundleError, read_bundle, write_bundle
+from vigil.console import JsonOption, err, open_store, out, print_items, print_json
+from vigil.exchange import cli as exchange_cli
+from vigil.exchange.bundle import BundleError
 from vigil.exchange.envelope import EnvelopeError
-from vigil.exchange.identity import IdentityError, PublicIdentity
-from vigil.exchange.mailbox import Mailbox
-from vigil.exchange.node import Node, NodeError
-from vigil.sources import SourceError
+from vigil.exchange.identity import IdentityError
+from vigil.exchange.node import NodeError
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
 from vigil.screening.batch import InputError, ScreenSummary, screen_file, summary_path
 from vigil.screening.rescreen import rescreen_file
+from vigil.sources import SourceError
 from vigil.store import Store, StoreError, import_path, resolve_url
 from vigil.update import update
 
@@ -49,10 +49,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+app.add_typer(exchange_cli.node_app, name="node")
+app.add_typer(exchange_cli.partner_app, name="partner")
+app.add_typer(exchange_cli.exchange_app, name="exchange")
 
 
 def bundled_list() -> Path:
@@ -77,22 +78,6 @@ def options(
     ctx.obj = resolve_url(db)
 
 
-def _store(ctx: typer.Context) -> Store:
-    return Store(ctx.obj)
-
-
-def _print_json(data: Any) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
-
-
-def _print_items(items: list[Any], table: Callable[[list[Any]], Any], as_json: bool) -> None:
-    """Records as JSON (their ``to_dict``) or as a table."""
-    if as_json:
-        _print_json([item.to_dict() for item in items])
-    else:
-        out.print(table(items))
-
-
 @app.command("import")
 def import_command(
     ctx: typer.Context,
@@ -104,7 +89,7 @@ def import_command(
     if bundled == (path is not None):
         raise typer.BadParameter("give either a FILE or --bundled")
     target = bundled_list() if bundled else path
-    result = import_path(_store(ctx), target, source)
+    result = import_path(open_store(ctx), target, source)
     v = result.version
     kinds = ", ".join(f"{count} {kind}" for kind, count in v.counts.items())
     if result.created:
@@ -116,9 +101,9 @@ def import_command(
 @app.command("lists")
 def lists_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the stored lists: sources, versions, publication dates, entry counts."""
-    versions = _store(ctx).versions()
+    versions = open_store(ctx).versions()
     if as_json:
-        _print_json([v.to_dict() for v in versions])
+        print_json([v.to_dict() for v in versions])
     elif not versions:
         out.print("no lists stored yet: `vigil import FILE`, `vigil import --bundled` or `vigil update`")
     else:
@@ -134,9 +119,9 @@ def diff_command(
     as_json: JsonOption = False,
 ) -> None:
     """What changed between two versions of a list: added, removed, amended (and which fields)."""
-    diff = _store(ctx).diff(source, from_version, to_version)
+    diff = open_store(ctx).diff(source, from_version, to_version)
     if as_json:
-        _print_json(diff.to_dict())
+        print_json(diff.to_dict())
     else:
         out.print(views.diff_view(diff))
 
@@ -149,7 +134,7 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show an entry as it stands now, or as it stood on a date."""
-    store = _store(ctx)
+    store = open_store(ctx)
     resolved = store.resolve_entry_id(entry_id)
     when = _parse_date(as_of) if as_of else None
     found = store.as_of(resolved, when)
@@ -157,7 +142,7 @@ def show_command(
         when_text = f"on {when}" if when else "in the newest version of any list"
         raise StoreError(f"{resolved} was not listed {when_text}; see `vigil history {resolved}`")
     if as_json:
-        _print_json([{"version": v.to_dict(), "entry": e.to_dict()} for v, e in found])
+        print_json([{"version": v.to_dict(), "entry": e.to_dict()} for v, e in found])
         return
     for version, entry in found:
         out.print(views.entry_view(entry, version))
@@ -170,11 +155,11 @@ def history_command(
     as_json: JsonOption = False,
 ) -> None:
     """Every stored version of an entry: when it was listed, amended, de-listed."""
-    store = _store(ctx)
+    store = open_store(ctx)
     resolved = store.resolve_entry_id(entry_id)
     steps = store.history(resolved)
     if as_json:
-        _print_json([{"version": s.version.to_dict(), "status": s.status, "fields": s.fields} for s in steps])
+        print_json([{"version": s.version.to_dict(), "status": s.status, "fields": s.fields} for s in steps])
     else:
         out.print(views.history_table(resolved, steps))
 
@@ -198,7 +183,7 @@ def match_command(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     if as_json:
-        _print_json({"versions": [v.to_dict() for v in screener.versions], "hits": [h.to_dict() for h in hits]})
+        print_json({"versions": [v.to_dict() for v in screener.versions], "hits": [h.to_dict() for h in hits]})
     else:
         out.print(views.hits_table(name, hits, screener.versions))
 
@@ -236,7 +221,7 @@ def rescreen_command(
 ) -> None:
     """After an import, screen only against entries added or amended since the previous version."""
     with _progress("re-screening") as advance:
-        summary = rescreen_file(_store(ctx), input, output, previous, threshold, limit, workers, advance)
+        summary = rescreen_file(open_store(ctx), input, output, previous, threshold, limit, workers, advance)
     for change in summary.changes:
         before = f"version {change['from']['id']}" if change["from"] else "nothing"
         out.print(f"{change['source']}: {before} → version {change['to']['id']}: "
@@ -268,7 +253,7 @@ def _report(summary: ScreenSummary, path: Path) -> None:
 
 
 def _screener(ctx: typer.Context) -> Screener:
-    store = _store(ctx)
+    store = open_store(ctx)
     if not store.versions():
         raise StoreError("no lists stored yet: `vigil import --bundled`, `vigil import FILE` or `vigil update`")
     return Screener.from_store(store)
@@ -293,7 +278,7 @@ def update_command(
         if not sep or not address:
             raise typer.BadParameter(f"{item!r} is not SOURCE=URL", param_hint="--url")
         urls[source] = address
-    store = _store(ctx)
+    store = open_store(ctx)
     try:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
@@ -326,11 +311,14 @@ def serve_command(
 ) -> None:
     """Run the HTTP screening service (OpenAPI docs at /docs)."""
     from vigil.api.audit import QUERY_MODES
-    from vigil.api.server import ServeError, serve  # uvicorn and FastAPI load only for this command
+    from vigil.api.server import (  # uvicorn and FastAPI load only for this command
+        ServeError,
+        serve,
+    )
 
     if audit_queries not in QUERY_MODES:
         raise typer.BadParameter(f"{audit_queries!r}: one of {', '.join(QUERY_MODES)}", param_hint="--audit-queries")
-    store = _store(ctx)  # fails here, clearly, on a store that cannot be opened
+    store = open_store(ctx)  # fails here, clearly, on a store that cannot be opened
     if not store.versions():
         err.print("[yellow]warning:[/yellow] no lists stored yet; /readyz answers 503 until one is imported")
     os.environ.update({"VIGIL_DB": ctx.obj, "VIGIL_AUDIT_QUERIES": audit_queries})
@@ -352,7 +340,7 @@ def _key_ring(ctx: typer.Context) -> KeyRing:
 
 
 def _api_store(ctx: typer.Context) -> Store:
-    store = _store(ctx)
+    store = open_store(ctx)
     api_tables.metadata.create_all(store.engine)
     return store
 
@@ -372,7 +360,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The API keys: id, role, label, created, revoked (never the keys themselves)."""
-    _print_items(_key_ring(ctx).list(), views.keys_table, as_json)
+    print_items(_key_ring(ctx).list(), views.keys_table, as_json)
 
 
 @keys_app.command("revoke")
@@ -415,147 +403,6 @@ def audit_verify(ctx: typer.Context) -> None:
     else:
         err.print(f"[red]broken:[/red] {result.problem} (the first {result.records:,} records are intact)", highlight=False)
         raise typer.Exit(1)
-
-
-node_app = typer.Typer(help="This node's identity for the partner exchange.", no_args_is_help=True)
-app.add_typer(node_app, name="node")
-partner_app = typer.Typer(help="Partner nodes: add (after checking fingerprints), list, revoke.", no_args_is_help=True)
-app.add_typer(partner_app, name="partner")
-
-
-def _node(ctx: typer.Context) -> Node:
-    return Node(_store(ctx).engine)
-
-
-def _passphrase(confirm: bool = False) -> str:
-    """From VIGIL_PASSPHRASE, else asked for (never echoed)."""
-    return os.environ.get("VIGIL_PASSPHRASE") or typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
-
-
-@node_app.command("init")
-def node_init(
-    ctx: typer.Context,
-    name: Annotated[str | None, typer.Option(help="The name partners will know this node by (default: the host name).")] = None,
-) -> None:
-    """Create this node's signing (Ed25519) and encryption (X25519) keys, sealed with a passphrase."""
-    identity = _node(ctx).init(_passphrase(confirm=True), name)
-    out.print(f"node {identity.name!r} created; fingerprint {identity.fingerprint}")
-    out.print("give partners the output of `vigil node id`, and read the fingerprint to them over another channel")
-
-
-@node_app.command("id")
-def node_id(ctx: typer.Context) -> None:
-    """Print this node's public identity (JSON) for partners to add."""
-    identity = _node(ctx).identity()
-    print(json.dumps(identity.to_dict(), indent=2))
-    err.print(f"fingerprint: {identity.fingerprint}", highlight=False)
-
-
-@partner_app.command("add")
-def partner_add(
-    ctx: typer.Context,
-    identity_file: Annotated[Path, typer.Argument(help="The partner's `vigil node id` output.")],
-    name: Annotated[str | None, typer.Option(help="What to call the partner here (default: its own name).")] = None,
-    fingerprint: Annotated[str | None, typer.Option(help="The fingerprint the partner read out; the file must match it.")] = None,
-) -> None:
-    """Add a partner node from its identity document."""
-    try:
-        text = identity_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise typer.BadParameter(f"{identity_file}: {error}") from None
-    partner = _node(ctx).add_partner(PublicIdentity.from_json(text, str(identity_file)), name, fingerprint)
-    out.print(f"added partner {partner.name!r}, fingerprint {partner.identity.fingerprint}")
-    if fingerprint is None:
-        out.print("[yellow]check this fingerprint with the partner over another channel[/yellow]")
-
-
-@partner_app.command("list")
-def partner_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """The partners added, with fingerprints; revoked ones marked."""
-    _print_items(_node(ctx).partners(), views.partners_table, as_json)
-
-
-@partner_app.command("revoke")
-def partner_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The partner's name here.")]) -> None:
-    """Stop trusting a partner: nothing more is sent to it or accepted from it."""
-    partner = _node(ctx).revoke_partner(name)
-    out.print(f"revoked partner {partner.name!r} at {partner.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
-
-
-exchange_app = typer.Typer(help="Signed, encrypted messages with partner nodes.", no_args_is_help=True)
-app.add_typer(exchange_app, name="exchange")
-
-
-def _mailbox(ctx: typer.Context) -> Mailbox:
-    return Mailbox(_node(ctx))
-
-
-@exchange_app.command("send")
-def exchange_send(
-    ctx: typer.Context,
-    to: Annotated[list[str], typer.Option("--to", help="A partner's name; repeat for several.")],
-    body: Annotated[Path, typer.Option(help="The file to send.")],
-    bundle: Annotated[Path, typer.Option(help="Write the envelope to this offline bundle file.")],
-    tlp: Annotated[str, typer.Option(help="TLP 2.0: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.")] = "AMBER",
-    type: Annotated[str, typer.Option("--type", help="What the body is (note, case-file, rfi, ...).")] = "note",
-    label: Annotated[str, typer.Option(help="A classification label carried in the signed header.")] = "",
-) -> None:
-    """Sign a message, encrypt it to the partners named, and write it to an offline bundle."""
-    try:
-        content = body.read_bytes()
-    except OSError as error:
-        raise typer.BadParameter(f"{body}: {error.strerror}", param_hint="--body") from None
-    mailbox = _mailbox(ctx)
-    envelope = mailbox.send(mailbox.node.keys(_passphrase()), to, type, content, tlp.upper(), label)
-    write_bundle(bundle, [envelope])
-    out.print(f"sealed message {envelope.header.id} ({envelope.header.tlp} {envelope.header.type}) "
-              f"for {', '.join(to)}; written to {bundle}")
-
-
-@exchange_app.command("import")
-def exchange_import(ctx: typer.Context, bundle: Annotated[Path, typer.Argument(help="An offline bundle file.")]) -> None:
-    """Receive the envelopes of an offline bundle; any refused is named (and recorded), exit 1."""
-    mailbox = _mailbox(ctx)
-    refused = 0
-    for position, data in enumerate(read_bundle(bundle), 1):
-        try:
-            message = mailbox.receive(data, str(bundle))
-            out.print(f"received {message.id} from {message.partner}: {message.tlp} {message.type}")
-        except EnvelopeError as error:
-            refused += 1
-            err.print(f"[red]refused[/red] envelope {position} of {bundle}: {error}", highlight=False, soft_wrap=True)
-    if refused:
-        raise typer.Exit(1)
-
-
-@exchange_app.command("inbox")
-def exchange_inbox(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Messages received (their headers; `vigil exchange read ID` opens one)."""
-    _print_items(_mailbox(ctx).inbox(), views.messages_table, as_json)
-
-
-@exchange_app.command("read")
-def exchange_read(ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="The message's id.")]) -> None:
-    """Decrypt and print a received message."""
-    mailbox = _mailbox(ctx)
-    message, envelope, content = mailbox.read(message_id, mailbox.node.keys(_passphrase()))
-    label = f" {envelope.header.label}" if envelope.header.label else ""
-    err.print(f"from {message.partner}, {message.created}, TLP:{message.tlp}{label}, {message.type}", highlight=False)
-    sys.stdout.buffer.write(content)
-    sys.stdout.flush()
-
-
-@exchange_app.command("verify")
-def exchange_verify(ctx: typer.Context) -> None:
-    """Check every kept envelope against its signer's key; exit 1 naming any that fails."""
-    mailbox = _mailbox(ctx)
-    problems = mailbox.verify_stored()
-    for problem in problems:
-        err.print(f"[red]broken:[/red] {problem}", highlight=False, soft_wrap=True)
-    if problems:
-        raise typer.Exit(1)
-    count = len(mailbox.inbox()) + len(mailbox.outbox())
-    out.print(f"ok: {count} messages kept, every signature and body digest holds; {len(mailbox.rejections())} envelopes refused so far")
 
 
 def _parse_date(text: str) -> date:

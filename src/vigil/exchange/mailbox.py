@@ -17,7 +17,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vigil.exchange.envelope import Envelope, EnvelopeError, canonical, open_envelope, seal
+from vigil.exchange.envelope import (
+    Envelope,
+    EnvelopeError,
+    canonical,
+    open_envelope,
+    seal,
+)
 from vigil.exchange.identity import NodeKeys
 from vigil.exchange.log import MessageLog, leaf_data
 from vigil.exchange.node import Node, NodeError, Partner

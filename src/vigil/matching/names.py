@@ -15,7 +15,14 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from vigil.matching.normalise import Role, Token, acronyms, joined_skeleton, skeleton, vowel_pattern
+from vigil.matching.normalise import (
+    Role,
+    Token,
+    acronyms,
+    joined_skeleton,
+    skeleton,
+    vowel_pattern,
+)
 
 # Below this similarity two parts do not match at all.
 MIN_PART_SIMILARITY = 0.75

@@ -43,7 +43,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vigil.countries import to_code
-from vigil.model import Address, Entry, Kind, Name, NamePart, NameQuality, NameType, ParsedList
+from vigil.model import (
+    Address,
+    Entry,
+    Kind,
+    Name,
+    NamePart,
+    NameQuality,
+    NameType,
+    ParsedList,
+)
 from vigil.sources import SourceError
 from vigil.sources.ofac_remarks import parse_remarks
 

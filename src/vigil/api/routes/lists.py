@@ -31,7 +31,13 @@ from vigil.api.list_schemas import (
     UpdateResponse,
     VersionsResponse,
 )
-from vigil.api.routes.match import ERRORS, audit_screening, current_screener, entry_summary, version_out
+from vigil.api.routes.match import (
+    ERRORS,
+    audit_screening,
+    current_screener,
+    entry_summary,
+    version_out,
+)
 from vigil.api.schemas import MAX_LIMIT, ErrorResponse
 from vigil.api.search import search
 from vigil.api.service import Service, service

@@ -15,12 +15,33 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi import Query as QueryParameters
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from vigil.api.errors import field_error
-from vigil.api.routes.match import ERRORS, audit_screening, current_screener, entry_summary, screen, version_out
-from vigil.api.schemas import MAX_LIMIT, MAX_QUERIES, EntrySummary, ErrorResponse, Text, Version
+from vigil.api.routes.match import (
+    ERRORS,
+    audit_screening,
+    current_screener,
+    entry_summary,
+    screen,
+    version_out,
+)
+from vigil.api.schemas import (
+    MAX_LIMIT,
+    MAX_QUERIES,
+    EntrySummary,
+    ErrorResponse,
+    Text,
+    Version,
+)
 from vigil.api.service import Service, service
 from vigil.countries import to_code
 from vigil.matching.score import listed_countries, parse_dob, setting
