@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, text, update
 
+from vigil.exchange import bodies
 from vigil.exchange.bundle import BundleError, read_bundle, write_bundle
 from vigil.exchange.envelope import Envelope, EnvelopeError
 from vigil.exchange.mailbox import Mailbox
 from vigil.exchange.node import Node, NodeError
 from vigil.exchange.tables import log_leaves, messages
+from vigil.handlers import all_handlers
 from vigil.store.database import make_engine
 
 PASSPHRASE = "correct-horse-battery"
@@ -28,10 +30,14 @@ def nodes(tmp_path) -> dict[str, Mailbox]:
     for name in "ABCD":
         node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}"))
         node.init(PASSPHRASE, name)
-        made[name] = Mailbox(node)
+        made[name] = Mailbox(node, all_handlers())
     for one, other in (("A", "B"), ("B", "A"), ("A", "C"), ("C", "A"), ("D", "B")):
         made[one].node.add_partner(made[other].node.identity())
     return made
+
+
+def note(text: bytes, tlp: str) -> bytes:
+    return bodies.prepare("note", text, tlp)
 
 
 def keys(box: Mailbox):
@@ -47,13 +53,13 @@ def carried(envelope: Envelope, folder: Path) -> list:
 
 def test_only_the_recipient_reads_and_nothing_is_stored_in_clear(nodes, tmp_path):
     a, b, c = nodes["A"], nodes["B"], nodes["C"]
-    [data] = carried(a.send(keys(a), ["B"], "note", SECRET, "AMBER", "RESTRICTED"), tmp_path)
-    received = b.receive(data, "bundle")
+    [data] = carried(a.send(keys(a), ["B"], "note", note(SECRET, "AMBER"), "AMBER", "RESTRICTED"), tmp_path)
+    received = b.receive(data, "bundle", keys(b))
     assert (received.partner, received.tlp, received.type) == ("A", "AMBER", "note")
     message, envelope, body = b.read(received.id, keys(b))
-    assert body == SECRET and envelope.header.label == "RESTRICTED"
+    assert SECRET.decode() in bodies.describe("note", body) and envelope.header.label == "RESTRICTED"
     with pytest.raises(EnvelopeError, match="not addressed to this node"):
-        c.receive(data, "bundle")
+        c.receive(data, "bundle", keys(c))
     assert c.inbox() == [] and c.rejections()[0]["reason"] == "the envelope is not addressed to this node"
     with pytest.raises(NodeError, match="only its recipients"):
         a.read(received.id, keys(a))
@@ -63,37 +69,37 @@ def test_only_the_recipient_reads_and_nothing_is_stored_in_clear(nodes, tmp_path
 
 def test_replays_strangers_and_revoked_partners_are_refused_and_recorded(nodes, tmp_path):
     a, b, d = nodes["A"], nodes["B"], nodes["D"]
-    [data] = carried(a.send(keys(a), ["B"], "note", SECRET, "GREEN"), tmp_path)
-    b.receive(data, "first")
+    [data] = carried(a.send(keys(a), ["B"], "note", note(SECRET, "GREEN"), "GREEN"), tmp_path)
+    b.receive(data, "first", keys(b))
     with pytest.raises(EnvelopeError, match="replay"):
-        b.receive(data, "again")
+        b.receive(data, "again", keys(b))
     # D knows B, but B never added D.
-    [stranger] = carried(d.send(keys(d), ["B"], "note", SECRET, "GREEN"), tmp_path)
+    [stranger] = carried(d.send(keys(d), ["B"], "note", note(SECRET, "GREEN"), "GREEN"), tmp_path)
     with pytest.raises(EnvelopeError, match="not a partner"):
-        b.receive(stranger, "stranger")
+        b.receive(stranger, "stranger", keys(b))
     b.node.revoke_partner("A")
-    [later] = carried(a.send(keys(a), ["B"], "note", SECRET, "GREEN"), tmp_path)
+    [later] = carried(a.send(keys(a), ["B"], "note", note(SECRET, "GREEN"), "GREEN"), tmp_path)
     with pytest.raises(EnvelopeError, match="revoked"):
-        b.receive(later, "revoked")
+        b.receive(later, "revoked", keys(b))
     assert [r["origin"] for r in b.rejections()] == ["again", "stranger", "revoked"]
     with pytest.raises(NodeError, match="revoked partners receive nothing"):
-        b.send(keys(b), ["A"], "note", SECRET, "GREEN")
+        b.send(keys(b), ["A"], "note", note(SECRET, "GREEN"), "GREEN")
 
 
 @pytest.mark.parametrize(("age", "problem"), [(timedelta(days=90), "older than"), (timedelta(hours=-2), "future")])
 def test_envelopes_dated_outside_the_window_are_refused(nodes, age, problem):
     a, b = nodes["A"], nodes["B"]
-    envelope = a.send(keys(a), ["B"], "note", SECRET, "GREEN")
+    envelope = a.send(keys(a), ["B"], "note", note(SECRET, "GREEN"), "GREEN")
     header = replace(envelope.header, created=(datetime.now(UTC) - age).isoformat())
     signature = base64.b64encode(keys(a).signing.sign(header.signed_part())).decode()
     with pytest.raises(EnvelopeError, match=problem):
-        b.receive(replace(envelope, header=header, signature=signature).to_dict(), "bundle")
+        b.receive(replace(envelope, header=header, signature=signature).to_dict(), "bundle", keys(b))
 
 
 def test_damaged_bundles_and_envelopes_are_refused(nodes, tmp_path):
     a, b = nodes["A"], nodes["B"]
     path = tmp_path / "m.bundle"
-    write_bundle(path, [a.send(keys(a), ["B"], "note", SECRET, "AMBER")])
+    write_bundle(path, [a.send(keys(a), ["B"], "note", note(SECRET, "AMBER"), "AMBER")])
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(BundleError, match="not valid JSON"):
@@ -101,17 +107,17 @@ def test_damaged_bundles_and_envelopes_are_refused(nodes, tmp_path):
     data = json.loads(whole)["envelopes"][0]
     data["body"] = data["body"][:-8] + "AAAAAAA="
     with pytest.raises(EnvelopeError, match="altered"):
-        b.receive(data, "bundle")
+        b.receive(data, "bundle", keys(b))
     with pytest.raises(EnvelopeError, match="not a Vigil envelope"):
-        b.receive({"format": "x"}, "bundle")
+        b.receive({"format": "x"}, "bundle", keys(b))
     assert b.inbox() == [] and len(b.rejections()) == 2
 
 
 def test_verification_finds_an_edited_row(nodes, tmp_path):
     a, b = nodes["A"], nodes["B"]
     for tlp in ("GREEN", "AMBER"):
-        [data] = carried(a.send(keys(a), ["B"], "note", SECRET, tlp), tmp_path)
-        b.receive(data, "bundle")
+        [data] = carried(a.send(keys(a), ["B"], "note", note(SECRET, tlp), tlp), tmp_path)
+        b.receive(data, "bundle", keys(b))
     assert b.verify_stored() == [] and a.verify_stored() == []
     edited = b.inbox()[1]
     with b.engine.begin() as conn:
@@ -123,8 +129,8 @@ def test_verification_finds_an_edited_row(nodes, tmp_path):
 def test_the_merkle_log_finds_removed_edited_and_rewritten_history(nodes, tmp_path):
     a, b = nodes["A"], nodes["B"]
     for i in range(3):
-        [data] = carried(a.send(keys(a), ["B"], "note", SECRET + bytes([i]), "GREEN"), tmp_path)
-        b.receive(data, "bundle")
+        [data] = carried(a.send(keys(a), ["B"], "note", note(SECRET + bytes([i]), "GREEN"), "GREEN"), tmp_path)
+        b.receive(data, "bundle", keys(b))
     heads = a.log.heads()
     assert [h.size for h in heads] == [1, 2, 3] and a.verify_stored() == []
     first, second, _ = b.inbox()

@@ -31,7 +31,13 @@ from vigil.api import tables as api_tables
 from vigil.api.audit import AuditTrail
 from vigil.api.keys import ROLES, KeyRing, KeyRingError
 from vigil.console import JsonOption, err, open_store, out, print_items, print_json
+from vigil.cooperation.listing import link_new_entries
+from vigil.cooperation.agreements import CooperationError
+from vigil.cooperation.incident_cli import agreement_app, incident_app, ping_app
+from vigil.cooperation.proposal_cli import proposal_app, report_links
+from vigil.cooperation.proposals import ProposalError
 from vigil.exchange import cli as exchange_cli
+from vigil.exchange.bodies import BodyError
 from vigil.exchange.bundle import BundleError
 from vigil.exchange.envelope import EnvelopeError
 from vigil.exchange.identity import IdentityError
@@ -54,6 +60,10 @@ app = typer.Typer(
 app.add_typer(exchange_cli.node_app, name="node")
 app.add_typer(exchange_cli.partner_app, name="partner")
 app.add_typer(exchange_cli.exchange_app, name="exchange")
+app.add_typer(proposal_app, name="proposal")
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(incident_app, name="incident")
+app.add_typer(ping_app, name="ping")
 
 
 def bundled_list() -> Path:
@@ -89,11 +99,13 @@ def import_command(
     if bundled == (path is not None):
         raise typer.BadParameter("give either a FILE or --bundled")
     target = bundled_list() if bundled else path
-    result = import_path(open_store(ctx), target, source)
+    store = open_store(ctx)
+    result = import_path(store, target, source)
     v = result.version
     kinds = ", ".join(f"{count} {kind}" for kind, count in v.counts.items())
     if result.created:
         out.print(f"imported {v.source} version {v.id} published {v.published_on}: {v.entry_count} entries ({kinds})")
+        report_links(link_new_entries(store, v))
     else:
         out.print(f"already imported: {target.name} is {v.source} version {v.id} published {v.published_on}; nothing changed")
 
@@ -294,6 +306,8 @@ def update_command(
         v = result.imported.version
         state = "imported" if result.imported.created else "already up to date:"
         out.print(f"{state} {v.source} version {v.id} published {v.published_on}, {v.entry_count} entries")
+        if result.imported.created:
+            report_links(link_new_entries(store, v))
     if not all(result.ok for result in results):
         raise typer.Exit(1)
 
@@ -308,14 +322,24 @@ def serve_command(
         str, typer.Option("--audit-queries", help="What the audit trail keeps of each query: full, or hash (SHA-256, no names).")
     ] = "full",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    tls_cert: Annotated[Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM); partners deliver here.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The certificate's private key (PEM).")] = None,
 ) -> None:
-    """Run the HTTP screening service (OpenAPI docs at /docs)."""
+    """Run the HTTP service: screening, lists, and the partner exchange (OpenAPI docs at /docs).
+
+    With VIGIL_PASSPHRASE set, the node's keys are opened so that partners can
+    deliver to it and messages waiting for partners are retried."""
     from vigil.api.audit import QUERY_MODES
     from vigil.api.server import (  # uvicorn and FastAPI load only for this command
         ServeError,
         serve,
     )
 
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise typer.BadParameter(f"{path}: no such file")
     if audit_queries not in QUERY_MODES:
         raise typer.BadParameter(f"{audit_queries!r}: one of {', '.join(QUERY_MODES)}", param_hint="--audit-queries")
     store = open_store(ctx)  # fails here, clearly, on a store that cannot be opened
@@ -325,7 +349,7 @@ def serve_command(
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-metrics-")
     try:
-        serve(host, port, workers, log_level)
+        serve(host, port, workers, log_level, (str(tls_cert), str(tls_key)) if tls_cert and tls_key else None)
     except ServeError as error:
         err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -416,7 +440,8 @@ def main() -> None:
     """Entry point: known failures print one clear line and exit non-zero."""
     try:
         app()
-    except (SourceError, StoreError, InputError, KeyRingError, NodeError, IdentityError, EnvelopeError, BundleError) as error:
+    except (SourceError, StoreError, InputError, KeyRingError, NodeError, IdentityError, EnvelopeError, BundleError, BodyError, ProposalError,
+            CooperationError) as error:
         err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except SQLAlchemyError as error:

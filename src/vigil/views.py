@@ -10,6 +10,7 @@ from rich.text import Text
 from vigil.api.keys import ApiKey
 from vigil.exchange.mailbox import Message
 from vigil.exchange.node import Partner
+from vigil.exchange.queue import Delivery
 from vigil.model import Entry
 from vigil.screening import Hit
 from vigil.store import Diff, HistoryStep, ListVersion
@@ -143,11 +144,25 @@ def keys_table(keys: list[ApiKey]) -> Table:
 
 def partners_table(partners: list[Partner]) -> Table:
     table = Table(title="Partners")
-    for column in ("name", "fingerprint", "added", "revoked"):
+    for column in ("name", "fingerprint", "address", "added", "revoked"):
         table.add_column(column)
     for p in partners:
         revoked = p.revoked_at.strftime("%Y-%m-%d %H:%M") if p.revoked_at else ""
-        table.add_row(escape(p.name), p.identity.fingerprint, p.added_at.strftime("%Y-%m-%d %H:%M"), revoked)
+        table.add_row(escape(p.name), p.identity.fingerprint, escape(p.address or ""), p.added_at.strftime("%Y-%m-%d %H:%M"), revoked)
+    return table
+
+
+def deliveries_table(deliveries: list[Delivery]) -> Table:
+    table = Table(title="Sent messages")
+    for column in ("id", "to", "type", "TLP", "queued", "status", "receipt"):
+        table.add_column(column)
+    for d in deliveries:
+        if d.delivered_at:
+            status = f"delivered {d.delivered_at:%Y-%m-%d %H:%M} ({d.delivered_via})"
+        else:
+            status = f"waiting, {d.attempts} attempts" + (f": {d.last_error}" if d.last_error else "")
+        table.add_row(d.message_id, escape(d.partner), escape(d.type), d.tlp, d.queued_at.strftime("%Y-%m-%d %H:%M"),
+                      escape(status), "signed" if d.receipt else "")
     return table
 
 

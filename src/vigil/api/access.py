@@ -18,7 +18,7 @@ PUBLIC = re.compile(r"^/(healthz|readyz|metrics|docs|redoc|openapi\.json)(/.*)?$
 
 def permission_for(method: str, path: str) -> str | None:
     """The permission a request needs (None: open to anyone)."""
-    if PUBLIC.match(path):
+    if PUBLIC.match(path) or path == "/exchange/inbox":  # partner nodes sign their requests instead
         return None
     if path.startswith("/audit"):
         return "audit"
@@ -26,6 +26,8 @@ def permission_for(method: str, path: str) -> str | None:
         return "admin"
     if path.startswith("/match") or path.startswith("/search"):
         return "match"
+    if path.startswith("/exchange"):
+        return "exchange"
     return "read"
 
 

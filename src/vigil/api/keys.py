@@ -15,11 +15,13 @@ from vigil.api.tables import api_keys
 from vigil.store.store import as_utc
 
 # What each role may do. Reading lists and entries is open to every role;
-# screening to screeners; the audit trail to auditors; imports and keys to admins.
+# screening to screeners; the audit trail to auditors; the partner exchange to
+# liaison officers; imports and keys to admins.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "screener": frozenset({"read", "match"}),
     "auditor": frozenset({"read", "audit"}),
-    "admin": frozenset({"read", "match", "audit", "admin"}),
+    "liaison": frozenset({"read", "exchange"}),
+    "admin": frozenset({"read", "match", "audit", "exchange", "admin"}),
 }
 ROLES = tuple(PERMISSIONS)
 PREFIX = "vgl_"

@@ -16,7 +16,7 @@ class BodyLimit:
         self.max_upload = max_upload
 
     def limit_for(self, path: str) -> int:
-        return self.max_upload if path.endswith("/import") else self.max_body
+        return self.max_upload if path.endswith("/import") or path == "/exchange/inbox" else self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -24,11 +24,16 @@ class ServeError(RuntimeError):
     """The service cannot start (the address cannot be listened on)."""
 
 
-def serve(host: str, port: int, workers: int, log_level: str) -> None:
+def serve(host: str, port: int, workers: int, log_level: str, tls: tuple[str, str] | None = None) -> None:
+    """Serve on ``host:port``; with ``tls`` (certificate file, key file), over HTTPS."""
     if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level)
+        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level, **_tls(tls))
         return
-    Supervisor(host, port, workers, log_level).run()
+    Supervisor(host, port, workers, log_level, tls).run()
+
+
+def _tls(tls: tuple[str, str] | None) -> dict[str, str]:
+    return {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
 
 
 def _listening_socket(host: str, port: int, shared: bool = True) -> socket.socket:
@@ -41,16 +46,16 @@ def _listening_socket(host: str, port: int, shared: bool = True) -> socket.socke
     return sock
 
 
-def _worker(host: str, port: int, log_level: str) -> None:
+def _worker(host: str, port: int, log_level: str, tls: tuple[str, str] | None) -> None:
     sock = _listening_socket(host, port)
-    uvicorn.Server(uvicorn.Config(APP, factory=True, log_level=log_level)).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(APP, factory=True, log_level=log_level, **_tls(tls))).run(sockets=[sock])
 
 
 class Supervisor:
     """Starts the workers, restarts one that dies, stops them all on SIGINT or SIGTERM."""
 
-    def __init__(self, host: str, port: int, workers: int, log_level: str) -> None:
-        self.args = (host, port, log_level)
+    def __init__(self, host: str, port: int, workers: int, log_level: str, tls: tuple[str, str] | None) -> None:
+        self.args = (host, port, log_level, tls)
         self.count = workers
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[multiprocessing.process.BaseProcess] = []
@@ -58,7 +63,7 @@ class Supervisor:
 
     def run(self) -> None:
         # A port already in use (even by another server's workers) fails here, once, clearly.
-        host, port, _ = self.args
+        host, port, _, _ = self.args
         try:
             _listening_socket(host, port, shared=False).close()
         except OSError as error:

@@ -1,4 +1,4 @@
-"""What a running service holds: the store, the live screener, keys, the audit trail."""
+"""What a running service holds: the store, the live screener, keys, the audit trail, the exchange."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from vigil.api.audit import AuditTrail, AuditWriter
+from vigil.api.exchange import NodeExchange
 from vigil.api.keys import KeyRing
 from vigil.api.live import LiveScreener
 from vigil.api.tables import metadata
@@ -26,6 +27,7 @@ class Settings:
     max_body: int = 2 * MIB  # JSON requests
     max_upload: int = 512 * MIB  # list files uploaded for import
     poll_seconds: float = 2.0  # how often each worker looks for new list versions
+    delivery_seconds: float = 15.0  # how often messages waiting for offline partners are retried
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -36,6 +38,7 @@ class Settings:
             max_body=int(env.get("VIGIL_MAX_BODY", 2 * MIB)),
             max_upload=int(env.get("VIGIL_MAX_UPLOAD", 512 * MIB)),
             poll_seconds=float(env.get("VIGIL_POLL_SECONDS", 2.0)),
+            delivery_seconds=float(env.get("VIGIL_DELIVERY_SECONDS", 15.0)),
         )
 
 
@@ -49,11 +52,14 @@ class Service:
         self.audit = AuditTrail(self.store.writer, settings.audit_queries)
         self.audit_writer = AuditWriter(self.audit)
         self.live = LiveScreener(self.store, settings.poll_seconds)
+        self.exchange = NodeExchange(self.store.engine, settings.delivery_seconds)
 
     def start(self) -> None:
         self.live.start()
+        self.exchange.start()
 
     def stop(self) -> None:
+        self.exchange.stop()
         self.live.stop()
         self.audit_writer.close()
         self.store.close()

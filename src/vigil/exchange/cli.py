@@ -11,17 +11,21 @@ import typer
 
 from vigil import views
 from vigil.console import JsonOption, err, open_store, out, passphrase, print_items
-from vigil.exchange.bundle import read_bundle, write_bundle
+from vigil.exchange import bodies, queue, receipts, sharing
+from vigil.exchange.bundle import read_bundle
 from vigil.exchange.envelope import EnvelopeError
 from vigil.exchange.identity import PublicIdentity
 from vigil.exchange.mailbox import Mailbox
 from vigil.exchange.node import Node
+from vigil.exchange.outbound import dispatch, export_bundle
+from vigil.exchange.transport import deliver_pending
+from vigil.handlers import all_handlers
 
 node_app = typer.Typer(help="This node's identity for the partner exchange.", no_args_is_help=True)
 partner_app = typer.Typer(help="Partner nodes: add (after checking fingerprints), list, revoke.", no_args_is_help=True)
 
 
-def _node(ctx: typer.Context) -> Node:
+def open_node(ctx: typer.Context) -> Node:
     return Node(open_store(ctx).engine)
 
 
@@ -31,7 +35,7 @@ def node_init(
     name: Annotated[str | None, typer.Option(help="The name partners will know this node by (default: the host name).")] = None,
 ) -> None:
     """Create this node's signing (Ed25519) and encryption (X25519) keys, sealed with a passphrase."""
-    identity = _node(ctx).init(passphrase(confirm=True), name)
+    identity = open_node(ctx).init(passphrase(confirm=True), name)
     out.print(f"node {identity.name!r} created; fingerprint {identity.fingerprint}")
     out.print("give partners the output of `vigil node id`, and read the fingerprint to them over another channel")
 
@@ -39,7 +43,7 @@ def node_init(
 @node_app.command("id")
 def node_id(ctx: typer.Context) -> None:
     """Print this node's public identity (JSON) for partners to add."""
-    identity = _node(ctx).identity()
+    identity = open_node(ctx).identity()
     print(json.dumps(identity.to_dict(), indent=2))
     err.print(f"fingerprint: {identity.fingerprint}", highlight=False)
 
@@ -50,13 +54,14 @@ def partner_add(
     identity_file: Annotated[Path, typer.Argument(help="The partner's `vigil node id` output.")],
     name: Annotated[str | None, typer.Option(help="What to call the partner here (default: its own name).")] = None,
     fingerprint: Annotated[str | None, typer.Option(help="The fingerprint the partner read out; the file must match it.")] = None,
+    address: Annotated[str | None, typer.Option(help="Its node's HTTPS address (https://host:port), to deliver to.")] = None,
 ) -> None:
     """Add a partner node from its identity document."""
     try:
         text = identity_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise typer.BadParameter(f"{identity_file}: {error}") from None
-    partner = _node(ctx).add_partner(PublicIdentity.from_json(text, str(identity_file)), name, fingerprint)
+    partner = open_node(ctx).add_partner(PublicIdentity.from_json(text, str(identity_file)), name, fingerprint, address)
     out.print(f"added partner {partner.name!r}, fingerprint {partner.identity.fingerprint}")
     if fingerprint is None:
         out.print("[yellow]check this fingerprint with the partner over another channel[/yellow]")
@@ -65,53 +70,79 @@ def partner_add(
 @partner_app.command("list")
 def partner_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The partners added, with fingerprints; revoked ones marked."""
-    print_items(_node(ctx).partners(), views.partners_table, as_json)
+    print_items(open_node(ctx).partners(), views.partners_table, as_json)
+
+
+@partner_app.command("address")
+def partner_address(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The partner's name here.")],
+    address: Annotated[str, typer.Argument(help="Its node's HTTPS address: https://host:port.")],
+) -> None:
+    """Set where a partner's node receives messages over HTTPS."""
+    partner = open_node(ctx).set_address(name, address)
+    out.print(f"partner {partner.name!r} receives at {partner.address}")
 
 
 @partner_app.command("revoke")
 def partner_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The partner's name here.")]) -> None:
     """Stop trusting a partner: nothing more is sent to it or accepted from it."""
-    partner = _node(ctx).revoke_partner(name)
+    partner = open_node(ctx).revoke_partner(name)
     out.print(f"revoked partner {partner.name!r} at {partner.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 exchange_app = typer.Typer(help="Signed, encrypted messages with partner nodes.", no_args_is_help=True)
 
 
-def _mailbox(ctx: typer.Context) -> Mailbox:
-    return Mailbox(_node(ctx))
+def open_mailbox(ctx: typer.Context) -> Mailbox:
+    """The node's mailbox, knowing every message type (see vigil.handlers)."""
+    return Mailbox(open_node(ctx), all_handlers())
+
+
+def partner_names(values: list[str]) -> list[str]:
+    """--to B --to C, or --to B,C."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def read_body(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise typer.BadParameter(f"{path}: {error.strerror}", param_hint="--body") from None
+
+
+BundleOption = Annotated[Path | None, typer.Option(help="Write an offline bundle file instead of delivering over HTTPS.")]
 
 
 @exchange_app.command("send")
 def exchange_send(
     ctx: typer.Context,
-    to: Annotated[list[str], typer.Option("--to", help="A partner's name; repeat for several.")],
-    body: Annotated[Path, typer.Option(help="The file to send.")],
-    bundle: Annotated[Path, typer.Option(help="Write the envelope to this offline bundle file.")],
+    to: Annotated[list[str], typer.Option("--to", help="Partners' names: --to B,C or --to B --to C.")],
+    body: Annotated[Path, typer.Option(help="The file to send: STIX 2.1 JSON, a Vigil body (JSON), or text for a note.")],
+    bundle: BundleOption = None,
     tlp: Annotated[str, typer.Option(help="TLP 2.0: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.")] = "AMBER",
-    type: Annotated[str, typer.Option("--type", help="What the body is (note, case-file, rfi, ...).")] = "note",
+    type: Annotated[str, typer.Option("--type", help=f"What the body is: {', '.join(bodies.TYPES)}.")] = "note",
     label: Annotated[str, typer.Option(help="A classification label carried in the signed header.")] = "",
 ) -> None:
-    """Sign a message, encrypt it to the partners named, and write it to an offline bundle."""
-    try:
-        content = body.read_bytes()
-    except OSError as error:
-        raise typer.BadParameter(f"{body}: {error.strerror}", param_hint="--body") from None
-    mailbox = _mailbox(ctx)
-    envelope = mailbox.send(mailbox.node.keys(passphrase()), to, type, content, tlp.upper(), label)
-    write_bundle(bundle, [envelope])
-    out.print(f"sealed message {envelope.header.id} ({envelope.header.tlp} {envelope.header.type}) "
-              f"for {', '.join(to)}; written to {bundle}")
+    """Sign a message, encrypt it to the partners named, and deliver it (or write it to an offline bundle)."""
+    marking = tlp.upper()
+    content = bodies.prepare(type, read_body(body), marking)
+    mailbox = open_mailbox(ctx)
+    keys = mailbox.node.keys(passphrase())
+    envelope = mailbox.send(keys, partner_names(to), type, content, marking, label)
+    out.print(f"sealed message {envelope.header.id} ({marking} {type}) for {', '.join(partner_names(to))}")
+    out.print(dispatch(mailbox, keys, envelope, bundle))
 
 
 @exchange_app.command("import")
 def exchange_import(ctx: typer.Context, bundle: Annotated[Path, typer.Argument(help="An offline bundle file.")]) -> None:
     """Receive the envelopes of an offline bundle; any refused is named (and recorded), exit 1."""
-    mailbox = _mailbox(ctx)
+    mailbox = open_mailbox(ctx)
+    keys = mailbox.node.keys(passphrase())
     refused = 0
     for position, data in enumerate(read_bundle(bundle), 1):
         try:
-            message = mailbox.receive(data, str(bundle))
+            message = mailbox.receive(data, str(bundle), keys)
             out.print(f"received {message.id} from {message.partner}: {message.tlp} {message.type}")
         except EnvelopeError as error:
             refused += 1
@@ -123,28 +154,95 @@ def exchange_import(ctx: typer.Context, bundle: Annotated[Path, typer.Argument(h
 @exchange_app.command("inbox")
 def exchange_inbox(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Messages received (their headers; `vigil exchange read ID` opens one)."""
-    print_items(_mailbox(ctx).inbox(), views.messages_table, as_json)
+    print_items(open_mailbox(ctx).inbox(), views.messages_table, as_json)
 
 
 @exchange_app.command("read")
-def exchange_read(ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="The message's id.")]) -> None:
-    """Decrypt and print a received message."""
-    mailbox = _mailbox(ctx)
+def exchange_read(
+    ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="The message's id.")], as_json: JsonOption = False
+) -> None:
+    """Decrypt and print a received message (readable; --json: the body exactly as sent)."""
+    mailbox = open_mailbox(ctx)
     message, envelope, content = mailbox.read(message_id, mailbox.node.keys(passphrase()))
     label = f" {envelope.header.label}" if envelope.header.label else ""
-    err.print(f"from {message.partner}, {message.created}, TLP:{message.tlp}{label}, {message.type}", highlight=False)
-    sys.stdout.buffer.write(content)
-    sys.stdout.flush()
+    answering = f", answering {message.in_reply_to}" if message.in_reply_to else ""
+    err.print(f"from {message.partner}, {message.created}, TLP:{message.tlp}{label}, {message.type}{answering}", highlight=False)
+    if as_json:
+        sys.stdout.buffer.write(content + b"\n")
+    else:
+        out.print(bodies.describe(message.type, content), markup=False, highlight=False)
+
+
+@exchange_app.command("reply")
+def exchange_reply(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(help="The received message to answer.")],
+    body: Annotated[Path, typer.Option(help="The answer: as for `send` (an rfi is answered with an rfi-answer).")],
+    bundle: BundleOption = None,
+    tlp: Annotated[str | None, typer.Option(help="TLP 2.0 of the answer (default: the question's).")] = None,
+) -> None:
+    """Answer a received message to its sender."""
+    mailbox = open_mailbox(ctx)
+    keys = mailbox.node.keys(passphrase())
+    envelope = sharing.reply(mailbox, keys, message_id, read_body(body), tlp)
+    out.print(f"sealed answer {envelope.header.id} ({envelope.header.tlp} {envelope.header.type}) to message {message_id}")
+    out.print(dispatch(mailbox, keys, envelope, bundle))
+
+
+@exchange_app.command("forward")
+def exchange_forward(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(help="The received message to pass on.")],
+    to: Annotated[list[str], typer.Option("--to", help="Partners' names: --to C,D.")],
+    bundle: BundleOption = None,
+) -> None:
+    """Pass a received message on to other partners, if its TLP marking allows (CLEAR, GREEN)."""
+    mailbox = open_mailbox(ctx)
+    keys = mailbox.node.keys(passphrase())
+    envelope = sharing.forward(mailbox, keys, message_id, partner_names(to))
+    out.print(f"sealed {envelope.header.id} ({envelope.header.tlp} {envelope.header.type}) for {', '.join(partner_names(to))}")
+    out.print(dispatch(mailbox, keys, envelope, bundle))
+
+
+@exchange_app.command("deliver")
+def exchange_deliver(
+    ctx: typer.Context,
+    to: Annotated[list[str] | None, typer.Option("--to", help="Only these partners (default: all).")] = None,
+) -> None:
+    """Deliver over HTTPS everything waiting for partners now (retries without waiting for the back-off)."""
+    mailbox = open_mailbox(ctx)
+    out.print(deliver_pending(mailbox, mailbox.node.keys(passphrase()), partner_names(to) if to else None))
+
+
+@exchange_app.command("outbox")
+def exchange_outbox(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Sent messages per recipient: waiting (with attempts and the last error), delivered, receipted."""
+    print_items(queue.deliveries(open_mailbox(ctx)), views.deliveries_table, as_json)
+
+
+@exchange_app.command("export")
+def exchange_export(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", help="The partner the bundle is for.")],
+    bundle: Annotated[Path, typer.Option(help="The bundle file to write.")],
+) -> None:
+    """Write everything waiting for a partner (messages, receipts) to an offline bundle."""
+    mailbox = open_mailbox(ctx)
+    mailbox.node.partner(to)
+    count = export_bundle(mailbox, to, bundle)
+    out.print(f"{count} envelopes for {to} written to {bundle}" if count else f"nothing is waiting for {to}; no bundle written")
 
 
 @exchange_app.command("verify")
 def exchange_verify(ctx: typer.Context) -> None:
-    """Check every kept envelope against its signer's key; exit 1 naming any that fails."""
-    mailbox = _mailbox(ctx)
-    problems = mailbox.verify_stored()
+    """Check the log, every kept envelope and every receipt and countersignature held; exit 1 naming what fails."""
+    mailbox = open_mailbox(ctx)
+    held, receipt_problems = receipts.verify_held(mailbox.node)
+    problems = mailbox.verify_stored() + receipt_problems
     for problem in problems:
         err.print(f"[red]broken:[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)
     count = len(mailbox.inbox()) + len(mailbox.outbox())
-    out.print(f"ok: {count} messages kept, every signature and body digest holds; {len(mailbox.rejections())} envelopes refused so far")
+    out.print(f"ok: {count} messages kept, the log and every signature, digest, receipt ({held}) and proof hold; "
+              f"{len(mailbox.rejections())} envelopes refused so far")

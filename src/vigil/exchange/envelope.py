@@ -68,6 +68,7 @@ class Header:
     label: str  # a free classification label, e.g. "RESTRICTED"
     type: str
     body_sha256: str  # of nonce and ciphertext
+    in_reply_to: str  # the id of the message this one answers, "" if none
 
     def sealed_part(self) -> bytes:
         """Everything but the body digest: what the body encryption is bound to."""
@@ -124,7 +125,7 @@ class Envelope:
 
 
 def seal(
-    keys: NodeKeys, recipients: list[PublicIdentity], type: str, body: bytes, tlp: str, label: str = ""
+    keys: NodeKeys, recipients: list[PublicIdentity], type: str, body: bytes, tlp: str, label: str = "", in_reply_to: str = ""
 ) -> Envelope:
     """A signed envelope holding ``body``, readable only by ``recipients``."""
     if tlp not in TLP:
@@ -137,6 +138,7 @@ def seal(
         id=str(uuid.uuid4()), sender=keys.public.signing_public,
         recipients=tuple(r.signing_public for r in recipients),
         created=datetime.now(UTC).isoformat(timespec="microseconds"), tlp=tlp, label=label, type=type, body_sha256="",
+        in_reply_to=in_reply_to,
     )
     content_key, nonce = ChaCha20Poly1305.generate_key(), os.urandom(NONCE)
     encrypted = nonce + ChaCha20Poly1305(content_key).encrypt(nonce, body, draft.sealed_part())

@@ -4,6 +4,7 @@ it signs: what receipts and partners' countersignatures will rest on."""
 from __future__ import annotations
 
 import base64
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,18 @@ class TreeHead:
     def to_dict(self) -> dict[str, Any]:
         return {"size": self.size, "root": self.root, "signed_at": self.signed_at, "signature": self.signature}
 
+    def signed_by(self, identity: PublicIdentity) -> bool:
+        try:
+            identity.verifier().verify(base64.b64decode(self.signature, validate=True), self.signed_part())
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+
+
+def sign_tree_head(keys: NodeKeys, size: int, root: str) -> TreeHead:
+    draft = TreeHead(size, root, datetime.now(UTC).isoformat(), "")
+    return TreeHead(size, root, draft.signed_at, base64.b64encode(keys.signing.sign(draft.signed_part())).decode())
+
 
 class MessageLog:
     def __init__(self, engine: Engine) -> None:
@@ -50,19 +63,19 @@ class MessageLog:
         conn.execute(insert(log_leaves).values(position=position, message_id=message_id, leaf=merkle.leaf_hash(data).hex()))
         return position
 
-    def leaves(self) -> list[tuple[str, bytes]]:
-        """(message id, leaf hash), in log order."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(log_leaves).order_by(log_leaves.c.position))
+    def leaves(self, conn: Connection | None = None) -> list[tuple[str, bytes]]:
+        """(message id, leaf hash), in log order (inside ``conn``'s transaction if given)."""
+        with nullcontext(conn) if conn is not None else self.engine.connect() as c:
+            rows = c.execute(select(log_leaves).order_by(log_leaves.c.position))
             return [(row.message_id, bytes.fromhex(row.leaf)) for row in rows]
 
-    def sign_head(self, keys: NodeKeys) -> TreeHead:
-        leaves = [leaf for _, leaf in self.leaves()]
-        draft = TreeHead(len(leaves), merkle.root(leaves).hex(), datetime.now(UTC).isoformat(), "")
-        head = TreeHead(draft.size, draft.root, draft.signed_at, base64.b64encode(keys.signing.sign(draft.signed_part())).decode())
-        with self.engine.begin() as conn:
-            if conn.execute(select(tree_heads.c.size).where(tree_heads.c.size == head.size)).first() is None:
-                conn.execute(insert(tree_heads).values(**head.to_dict()))
+    def sign_head(self, keys: NodeKeys, conn: Connection | None = None) -> TreeHead:
+        """Sign the log's current size and root (inside ``conn``'s transaction if given)."""
+        with nullcontext(conn) if conn is not None else self.engine.begin() as c:
+            leaves = [leaf for _, leaf in self.leaves(c)]
+            head = sign_tree_head(keys, len(leaves), merkle.root(leaves).hex())
+            if c.execute(select(tree_heads.c.size).where(tree_heads.c.size == head.size)).first() is None:
+                c.execute(insert(tree_heads).values(**head.to_dict()))
         return head
 
     def heads(self) -> list[TreeHead]:
@@ -84,9 +97,7 @@ class MessageLog:
             problems.append(f"{len(missing)} kept messages are not in the log: {', '.join(sorted(missing)[:3])}")
         leaves = [leaf for _, leaf in logged]
         for head in self.heads():
-            try:
-                identity.verifier().verify(base64.b64decode(head.signature), head.signed_part())
-            except (InvalidSignature, ValueError):
+            if not head.signed_by(identity):
                 problems.append(f"tree head of size {head.size}: the signature is not this node's")
                 continue
             if head.size > len(leaves) or merkle.root(leaves[: head.size]).hex() != head.root:

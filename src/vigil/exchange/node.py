@@ -4,6 +4,7 @@ partners it has added."""
 from __future__ import annotations
 
 import socket
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ class NodeError(LookupError):
 class Partner:
     id: int
     identity: PublicIdentity
+    address: str | None  # https://host:port of its node, for delivery over HTTPS
     added_at: datetime
     revoked_at: datetime | None
 
@@ -44,6 +46,7 @@ class Partner:
             "fingerprint": self.identity.fingerprint,
             "signing_key": self.identity.signing_public,
             "encryption_key": self.identity.encryption_public,
+            "address": self.address,
             "added_at": self.added_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
         }
@@ -51,7 +54,7 @@ class Partner:
 
 def _partner(row: Any) -> Partner:
     identity = PublicIdentity(row.name, row.signing_public, row.encryption_public)
-    return Partner(row.id, identity, as_utc(row.added_at), as_utc(row.revoked_at) if row.revoked_at else None)
+    return Partner(row.id, identity, row.address, as_utc(row.added_at), as_utc(row.revoked_at) if row.revoked_at else None)
 
 
 class Node:
@@ -99,10 +102,13 @@ class Node:
 
     # -- partners ----------------------------------------------------------------
 
-    def add_partner(self, identity: PublicIdentity, name: str | None = None, fingerprint: str | None = None) -> Partner:
+    def add_partner(
+        self, identity: PublicIdentity, name: str | None = None, fingerprint: str | None = None, address: str | None = None
+    ) -> Partner:
         """Add a partner from its identity document, under ``name`` (default:
         the name it gives itself). With ``fingerprint``, the document must
         carry exactly that one (as read out by the partner)."""
+        address = _checked_address(address) if address else None
         if fingerprint is not None and _compact(fingerprint) != _compact(identity.fingerprint):
             raise IdentityError(f"the identity's fingerprint is {identity.fingerprint}, not the one given")
         if identity.signing_public == self.identity().signing_public:
@@ -113,7 +119,7 @@ class Node:
                 conn.execute(insert(partners).values(
                     name=identity.name, signing_public=identity.signing_public,
                     encryption_public=identity.encryption_public, fingerprint=identity.fingerprint,
-                    added_at=datetime.now(UTC),
+                    address=address, added_at=datetime.now(UTC),
                 ))
         except IntegrityError:
             raise NodeError(f"a partner named {identity.name!r} or with these keys is already added; "
@@ -137,6 +143,13 @@ class Node:
             row = conn.execute(select(partners).where(partners.c.signing_public == signing_public)).first()
         return _partner(row) if row else None
 
+    def set_address(self, name: str, address: str) -> Partner:
+        """Where the partner's node receives messages over HTTPS."""
+        partner = self.partner(name)
+        with self.engine.begin() as conn:
+            conn.execute(update(partners).where(partners.c.id == partner.id).values(address=_checked_address(address)))
+        return self.partner(name)
+
     def revoke_partner(self, name: str) -> Partner:
         """Stop trusting a partner: nothing more is sent to it or accepted from it."""
         partner = self.partner(name)
@@ -144,6 +157,13 @@ class Node:
             with self.engine.begin() as conn:
                 conn.execute(update(partners).where(partners.c.id == partner.id).values(revoked_at=datetime.now(UTC)))
         return self.partner(name)
+
+
+def _checked_address(address: str) -> str:
+    parsed = urlsplit(address)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname or parsed.path not in ("", "/") or parsed.query:
+        raise NodeError(f"{address!r} is not a node address (https://host[:port])")
+    return address.rstrip("/")
 
 
 def _compact(fingerprint: str) -> str:

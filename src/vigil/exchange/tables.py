@@ -36,6 +36,7 @@ partners = Table(
     Column("signing_public", String(64), nullable=False, unique=True),
     Column("encryption_public", String(64), nullable=False),
     Column("fingerprint", String(100), nullable=False),
+    Column("address", String(1024)),  # the partner node's HTTPS address, if it has one
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
 )
@@ -51,9 +52,26 @@ messages = Table(
     Column("created", String(40), nullable=False),
     Column("tlp", String(16), nullable=False),
     Column("type", String(64), nullable=False),
+    Column("in_reply_to", String(36), nullable=False, default=""),
     Column("envelope", Text, nullable=False),  # canonical JSON
     Column("stored_at", DateTime(timezone=True), nullable=False),
     Index("ix_exchange_messages_stored", "stored_at"),
+)
+
+# Sent envelopes waiting for delivery to each recipient, and how each went:
+# over HTTPS (with retries while the partner is offline) or in a bundle file.
+outbox = Table(
+    "exchange_outbox",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("partner", String(100), primary_key=True),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("delivered_via", String(1024)),  # the partner's address, or the bundle file
+    Column("last_error", Text),
+    Index("ix_exchange_outbox_pending", "delivered_at", "next_attempt_at"),
 )
 
 # Envelopes refused, and why: an attack leaves a trace.
@@ -84,5 +102,51 @@ tree_heads = Table(
     Column("size", Integer, primary_key=True, autoincrement=False),
     Column("root", String(64), nullable=False),
     Column("signed_at", String(40), nullable=False),
+    Column("signature", String(100), nullable=False),
+)
+
+# Partners' signed tree heads, as they came in their receipts, each checked
+# to extend the one before it (consistency proof).
+partner_heads = Table(
+    "exchange_partner_heads",
+    metadata,
+    Column("partner", String(100), primary_key=True),
+    Column("size", Integer, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("signed_at", String(40), nullable=False),
+    Column("signature", String(100), nullable=False),
+    Column("consistency_from", Integer, nullable=False),  # the size of the head it was proved to extend (0: none)
+    Column("consistency", Text, nullable=False),  # JSON list of hex hashes
+)
+
+# Delivery receipts held: the recipient's proof that a message sent is in its log.
+receipts = Table(
+    "exchange_receipts",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("partner", String(100), primary_key=True),
+    Column("leaf_index", Integer, nullable=False),
+    Column("head_size", Integer, nullable=False),
+    Column("inclusion", Text, nullable=False),  # JSON list of hex hashes
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# The tree head this node last proved to each partner, so that the next
+# receipt proves its log only grew since.
+heads_given = Table(
+    "exchange_heads_given",
+    metadata,
+    Column("partner", String(100), primary_key=True),
+    Column("size", Integer, nullable=False),
+)
+
+# Partners' countersignatures of this node's tree heads: proof that they saw
+# the log at that size and root.
+cosignatures = Table(
+    "exchange_cosignatures",
+    metadata,
+    Column("partner", String(100), primary_key=True),
+    Column("size", Integer, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
     Column("signature", String(100), nullable=False),
 )

@@ -16,7 +16,7 @@ router = APIRouter(tags=["keys"])
 
 
 class NewKey(Strict):
-    role: Literal["screener", "auditor", "admin"]
+    role: Literal["screener", "auditor", "liaison", "admin"]
     label: Annotated[Text, Field(max_length=200)] = ""
 
 

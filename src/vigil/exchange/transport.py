@@ -1,0 +1,190 @@
+"""Node to node over HTTPS: ``POST /exchange/inbox`` on the receiving node.
+
+TLS protects the connection; the nodes authenticate each other with their own
+keys, not with certificates. The sender signs each request (its key, the
+recipient's key, method, path, time and the body's SHA-256); the recipient
+accepts it only from an active partner, within a few minutes of its clock, and
+signs its answer over the request's signature and the answer's body, which the
+sender checks with the partner's key. An answer carries whatever the
+recipient holds for the sender (receipts first): delivery and collection in one
+round trip.
+
+A partner that cannot be reached keeps its messages queued; each failure
+pushes the next attempt further away, up to an hour.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from sqlalchemy import and_, select, update
+
+from vigil.exchange.envelope import EnvelopeError, canonical
+from vigil.exchange.identity import NodeKeys, PublicIdentity
+from vigil.exchange.mailbox import Mailbox
+from vigil.exchange.node import Node, Partner
+from vigil.exchange.queue import mark_delivered, pending
+from vigil.exchange.tables import outbox
+
+INBOX = "/exchange/inbox"
+MAX_REQUEST_SKEW = timedelta(minutes=5)
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+PER_REQUEST = 16  # envelopes
+
+
+class TransportError(ValueError):
+    """A request or answer between nodes that does not authenticate."""
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _request_part(sender: str, recipient: str, path: str, date: str, body: bytes) -> bytes:
+    return canonical({
+        "format": "vigil-request/1", "from": sender, "to": recipient, "method": "POST", "path": path,
+        "date": date, "body_sha256": _digest(body),
+    })
+
+
+def _answer_part(request_signature: str, status: int, body: bytes) -> bytes:
+    return canonical({"format": "vigil-answer/1", "request": request_signature, "status": status, "body_sha256": _digest(body)})
+
+
+def _sign(keys: NodeKeys, part: bytes) -> str:
+    return base64.b64encode(keys.signing.sign(part)).decode()
+
+
+def _verify(identity: PublicIdentity, signature: str, part: bytes) -> bool:
+    try:
+        identity.verifier().verify(base64.b64decode(signature, validate=True), part)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    headers: dict[str, str]
+    signature: str
+
+
+def sign_request(keys: NodeKeys, recipient: PublicIdentity, body: bytes, path: str = INBOX) -> SignedRequest:
+    date = datetime.now(UTC).isoformat()
+    signature = _sign(keys, _request_part(keys.public.signing_public, recipient.signing_public, path, date, body))
+    headers = {"Vigil-Node": keys.public.signing_public, "Vigil-Date": date, "Vigil-Signature": signature,
+               "Content-Type": "application/json"}
+    return SignedRequest(headers, signature)
+
+
+def authenticate_request(node: Node, keys: NodeKeys, headers: Any, body: bytes, path: str = INBOX) -> Partner:
+    """The partner who signed this request, or TransportError naming why not."""
+    sender, date, signature = (headers.get(name) for name in ("vigil-node", "vigil-date", "vigil-signature"))
+    if not (sender and date and signature):
+        raise TransportError("a node request needs the Vigil-Node, Vigil-Date and Vigil-Signature headers")
+    partner = node.partner_by_key(sender)
+    if partner is None or not partner.active:
+        raise TransportError("the requesting node is not an active partner of this node")
+    try:
+        sent = datetime.fromisoformat(date)
+    except ValueError:
+        raise TransportError(f"Vigil-Date: {date!r} is not a time") from None
+    if sent.tzinfo is None or abs(datetime.now(UTC) - sent) > MAX_REQUEST_SKEW:
+        raise TransportError("Vigil-Date is more than 5 minutes from this node's clock (or has no time zone)")
+    if not _verify(partner.identity, signature, _request_part(sender, keys.public.signing_public, path, date, body)):
+        raise TransportError(f"the request signature is not {partner.name!r}'s")
+    return partner
+
+
+def sign_answer(keys: NodeKeys, request_signature: str, status: int, body: bytes) -> str:
+    return _sign(keys, _answer_part(request_signature, status, body))
+
+
+def _tls_verify() -> str | bool:
+    """The CA bundle partners' certificates are checked against: VIGIL_TLS_CA, else the system's."""
+    return os.environ.get("VIGIL_TLS_CA") or True
+
+
+def _post(partner: Partner, keys: NodeKeys, envelopes: list[dict[str, Any]]) -> dict[str, Any]:
+    body = json.dumps({"envelopes": envelopes}).encode()
+    request = sign_request(keys, partner.identity, body)
+    response = httpx.post(partner.address.rstrip("/") + INBOX, content=body, headers=request.headers,
+                          timeout=TIMEOUT, verify=_tls_verify())
+    answer = response.headers.get("vigil-signature", "")
+    if not _verify(partner.identity, answer, _answer_part(request.signature, response.status_code, response.content)):
+        raise TransportError(f"the answer from {partner.address} is not signed by {partner.name!r}: "
+                             f"another server answered (HTTP {response.status_code})")
+    if response.status_code != 200:
+        raise TransportError(f"{partner.name} refused the request: HTTP {response.status_code} {response.text[:300]}")
+    return response.json()
+
+
+def deliver_pending(mailbox: Mailbox, keys: NodeKeys, names: list[str] | None = None, due_only: bool = False) -> str:
+    """Deliver what is queued for the partners named (all by default) and take
+    in what they answer with. What happened, in words."""
+    reports = []
+    for partner in mailbox.node.partners():
+        if (names is not None and partner.name not in names) or not partner.active:
+            continue
+        waiting = pending(mailbox, partner.name, due_only)
+        if not waiting:
+            continue
+        if not partner.address:
+            reports.append(f"{len(waiting)} waiting for {partner.name}, who has no address: "
+                           f"`vigil partner address {partner.name} URL`, or `vigil exchange export --to {partner.name} --bundle FILE`")
+            continue
+        reached, report = _deliver_to(mailbox, keys, partner, waiting)
+        reports.append(report)
+        # What came back (receipts) may have queued answers (countersignatures): they go at once.
+        if reached and (answers := pending(mailbox, partner.name)):
+            _deliver_to(mailbox, keys, partner, answers)
+    return "; ".join(reports) or "nothing waiting"
+
+
+def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: list) -> tuple[bool, str]:
+    """Whether the partner was reached, and what happened."""
+    delivered = answered = 0
+    try:
+        for start in range(0, len(waiting), PER_REQUEST):
+            batch = waiting[start : start + PER_REQUEST]
+            answer = _post(partner, keys, [e.to_dict() for e in batch])
+            taken = {r.get("id") for r in answer.get("results", []) if r.get("accepted") or r.get("already_received")}
+            mark_delivered(mailbox, [e.header.id for e in batch if e.header.id in taken], partner.name, partner.address)
+            for problem in (r for r in answer.get("results", []) if r.get("id") not in taken):
+                _failed(mailbox, [problem.get("id")], partner.name, f"refused: {problem.get('error')}")
+            delivered += len(taken)
+            for data in answer.get("envelopes", []):
+                try:
+                    mailbox.receive(data, f"answer from {partner.address}", keys)
+                    answered += 1
+                except EnvelopeError:
+                    pass  # recorded among the refusals
+    except (httpx.HTTPError, TransportError, ValueError) as error:
+        _failed(mailbox, [e.header.id for e in waiting[delivered:]], partner.name, str(error) or error.__class__.__name__)
+        return False, f"{partner.name} not reached ({error.__class__.__name__}: {error}); {len(waiting) - delivered} kept queued for retry"
+    took = f", took {answered} messages in answer" if answered else ""
+    return True, f"delivered {delivered} to {partner.name} at {partner.address}{took}"
+
+
+def _failed(mailbox: Mailbox, message_ids: list[str], partner: str, error: str) -> None:
+    now = datetime.now(UTC)
+    with mailbox.engine.begin() as conn:
+        for message_id in message_ids:
+            row = conn.execute(select(outbox.c.attempts).where(and_(outbox.c.message_id == message_id, outbox.c.partner == partner))).first()
+            if row is None:
+                continue
+            wait = min(FIRST_RETRY * 2 ** row.attempts, LAST_RETRY)
+            conn.execute(
+                update(outbox).where(and_(outbox.c.message_id == message_id, outbox.c.partner == partner))
+                .values(attempts=row.attempts + 1, next_attempt_at=now + wait, last_error=error[:2000])
+            )
