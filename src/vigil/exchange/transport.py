@@ -131,17 +131,20 @@ def _post(partner: Partner, keys: NodeKeys, envelopes: list[dict[str, Any]]) -> 
 
 def deliver_pending(mailbox: Mailbox, keys: NodeKeys, names: list[str] | None = None, due_only: bool = False) -> str:
     """Deliver what is queued for the partners named (all by default) and take
-    in what they answer with. What happened, in words."""
+    in what they answer with; without ``due_only``, partners with an address
+    are asked for what waits for this node even when nothing goes to them.
+    What happened, in words."""
     reports = []
     for partner in mailbox.node.partners():
         if (names is not None and partner.name not in names) or not partner.active:
             continue
         waiting = pending(mailbox, partner.name, due_only)
-        if not waiting:
-            continue
         if not partner.address:
-            reports.append(f"{len(waiting)} waiting for {partner.name}, who has no address: "
-                           f"`vigil partner address {partner.name} URL`, or `vigil exchange export --to {partner.name} --bundle FILE`")
+            if waiting:
+                reports.append(f"{len(waiting)} waiting for {partner.name}, who has no address: `vigil partner address "
+                               f"{partner.name} URL`, or `vigil exchange export --to {partner.name} --bundle FILE`")
+            continue
+        if not waiting and due_only:
             continue
         reached, report = _deliver_to(mailbox, keys, partner, waiting)
         reports.append(report)
@@ -155,8 +158,7 @@ def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: lis
     """Whether the partner was reached, and what happened."""
     delivered = answered = 0
     try:
-        for start in range(0, len(waiting), PER_REQUEST):
-            batch = waiting[start : start + PER_REQUEST]
+        for batch in [waiting[start : start + PER_REQUEST] for start in range(0, len(waiting), PER_REQUEST)] or [[]]:
             answer = _post(partner, keys, [e.to_dict() for e in batch])
             taken = {r.get("id") for r in answer.get("results", []) if r.get("accepted") or r.get("already_received")}
             mark_delivered(mailbox, [e.header.id for e in batch if e.header.id in taken], partner.name, partner.address)
