@@ -152,9 +152,14 @@ def exchange_import(ctx: typer.Context, bundle: Annotated[Path, typer.Argument(h
 
 
 @exchange_app.command("inbox")
-def exchange_inbox(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def exchange_inbox(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    all_types: Annotated[bool, typer.Option("--all", help="Also the receipts and countersignatures received.")] = False,
+) -> None:
     """Messages received (their headers; `vigil exchange read ID` opens one)."""
-    print_items(open_mailbox(ctx).inbox(), views.messages_table, as_json)
+    messages = [m for m in open_mailbox(ctx).inbox() if all_types or m.type not in receipts.CONTROL]
+    print_items(messages, views.messages_table, as_json)
 
 
 @exchange_app.command("read")

@@ -41,6 +41,7 @@ from vigil.exchange.tables import (
 
 RECEIPT = "receipt"
 COSIGNATURE = "head.cosign"
+CONTROL = (RECEIPT, COSIGNATURE)  # kept and logged, but not information for people to read
 COSIGN_FORMAT = "vigil-cosignature/1"
 MAX_PROOF = 64  # hashes: a log of 2^64 leaves
 

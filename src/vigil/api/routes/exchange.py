@@ -101,9 +101,14 @@ def _node_errors(call: Any) -> Any:
 
 
 @router.get("/exchange/messages", summary="Messages received (in) or sent (out): their signed headers")
-def list_messages(direction: Annotated[str, Query(pattern="^(in|out)$")] = "in", svc: Service = Depends(service)) -> list[dict[str, Any]]:
+def list_messages(
+    direction: Annotated[str, Query(pattern="^(in|out)$")] = "in",
+    all_types: Annotated[bool, Query(alias="all", description="Also receipts and countersignatures.")] = False,
+    svc: Service = Depends(service),
+) -> list[dict[str, Any]]:
     mailbox = _node_errors(lambda: _mailbox(svc))
-    return [m.to_dict() for m in (mailbox.inbox() if direction == "in" else mailbox.outbox())]
+    messages = mailbox.inbox() if direction == "in" else mailbox.outbox()
+    return [m.to_dict() for m in messages if all_types or m.type not in receipts.CONTROL]
 
 
 @router.get("/exchange/messages/{message_id}", summary="A received message, opened")
