@@ -45,7 +45,7 @@ def _take(exchange: NodeExchange, headers: Any, body: bytes, client: str) -> Res
     try:
         keys = exchange.required_keys()
     except NodeError as error:
-        return _error(exchange, signature, 503, str(error))
+        return _error(exchange, signature, 404, str(error))  # no exchange here, as far as partners can tell
     mailbox = exchange.mailbox
     try:
         partner = authenticate_request(mailbox.node, keys, headers, body)
