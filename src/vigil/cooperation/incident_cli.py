@@ -6,17 +6,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from vigil.console import JsonOption, out, print_items, print_json, passphrase
+from vigil.console import JsonOption, out, passphrase, print_items, print_json
 from vigil.cooperation.agreements import CATEGORIES, Agreement, Agreements, WorkingHours
 from vigil.cooperation.clock import format_duration, parse_duration
-from vigil.cooperation.incidents import SEVERITIES, Content, Details, Event, Incident, Incidents, Reminder, read_content
+from vigil.cooperation.incidents import (
+    SEVERITIES,
+    Content,
+    Details,
+    Event,
+    Incident,
+    Incidents,
+    Reminder,
+    read_content,
+)
 from vigil.cooperation.pings import Pings, Reachability
 from vigil.exchange.cli import BundleOption, open_mailbox, open_node, read_body
 from vigil.exchange.envelope import Envelope
@@ -227,7 +235,7 @@ def incident_check(ctx: typer.Context, as_json: JsonOption = False) -> None:
 class _PartnerOrCommand(TyperGroup):
     """`vigil ping NAME` pings a partner; `vigil ping report` reports (`vigil ping send report` pings one named so)."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["send", *args]
         return super().resolve_command(ctx, args)

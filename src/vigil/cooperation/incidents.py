@@ -20,12 +20,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import stix2
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import Connection, and_, func, insert, select, update
 from stix2.exceptions import STIXError
 
@@ -266,7 +274,7 @@ def _incident(row: Any, now: datetime) -> Incident:
         _moment(row.update_due), _moment(row.acknowledged_at), _moment(row.responded_at), _moment(row.closed_at), (),
     )
     overdue = tuple(name for name, due in incident.obligations().items() if now > due)
-    return Incident(**{**incident.__dict__, "overdue": overdue})
+    return replace(incident, overdue=overdue)
 
 
 def _load(conn: Connection, incident_id: str, now: datetime) -> Incident | None:
@@ -298,8 +306,8 @@ TRANSITIONS = {
 def _allowed(incident: Incident, type: str, actor: str) -> _Transition:
     """The transition ``type`` taken by ``actor`` ("us" or "partner"), refused when out of order."""
     step = TRANSITIONS[type]
-    notifier = (incident.role == "notifier") == (actor == "us")
-    if step.by == "recipient" and notifier:
+    by_notifier = (incident.role == "notifier") == (actor == "us")
+    if step.by == "recipient" and by_notifier:
         who = "this node" if actor == "us" else repr(incident.partner)
         raise CooperationError(f"{who} notified incident {incident.id}; {step.noun} comes only from the side notified")
     if incident.status not in step.after:
@@ -469,7 +477,7 @@ class Incidents:
             rows = conn.execute(select(events).where(events.c.incident_id == incident.id).order_by(events.c.seq)).all()
             replies = _replies(conn, [row.message_id for row in rows if row.kind == "closed" and row.message_id])
             proofs = [row.message_id or (replies.get(_closing(rows)) if row.kind == "close confirmed" else None) for row in rows]
-            signed = dict(conn.execute(select(messages.c.id, messages.c.created).where(messages.c.id.in_(set(proofs) - {None}))).tuples().all())
+            signed = dict(conn.execute(select(messages.c.id, messages.c.created).where(messages.c.id.in_(set(proofs) - {None}))).all())
         dues = {"acknowledged": incident.ack_due, "responded": incident.respond_due}
         timeline = []
         for row, message_id in zip(rows, proofs, strict=True):
@@ -552,4 +560,4 @@ def _replies(conn: Connection, close_ids: list[str]) -> dict[str, str]:
         return {}
     query = select(messages.c.in_reply_to, messages.c.id).where(and_(
         messages.c.in_reply_to.in_(close_ids), messages.c.type == CLOSE, messages.c.direction == "out"))
-    return dict(conn.execute(query).tuples().all())
+    return dict(conn.execute(query).all())

@@ -13,6 +13,7 @@ from vigil.console import JsonOption, err, out, passphrase, print_json
 from vigil.cooperation.listing import Listing
 from vigil.cooperation.proposals import Draft, Outcome, Proposal, Proposals
 from vigil.exchange.cli import BundleOption, open_mailbox
+from vigil.exchange.identity import NodeKeys
 from vigil.exchange.outbound import dispatch
 
 proposal_app = typer.Typer(
@@ -27,11 +28,11 @@ def _proposals(ctx: typer.Context) -> Proposals:
     return Proposals(open_mailbox(ctx))
 
 
-def _sent(proposals: Proposals, outcome: Outcome, done: str, bundle: Path | None) -> None:
+def _sent(proposals: Proposals, keys: NodeKeys, outcome: Outcome, done: str, bundle: Path | None) -> None:
     """Say what was done, and send the message telling the co-sponsors on its way."""
     out.print(f"proposal {outcome.proposal.id}: {done}")
     if outcome.envelope is not None:
-        out.print(dispatch(proposals.mailbox, outcome.envelope, bundle))
+        out.print(dispatch(proposals.mailbox, keys, outcome.envelope, bundle))
     elif bundle is not None:
         err.print(f"[yellow]no co-sponsor to tell: {bundle} was not written[/yellow]", highlight=False)
     if outcome.unreached:
@@ -56,8 +57,9 @@ def proposal_edit(
     """Revise the draft (the lead sponsor, before submission): a new version, which sponsors sign again."""
     proposals = _proposals(ctx)
     draft = Draft.read(file)
-    outcome = proposals.revise(proposals.mailbox.node.keys(passphrase()), proposal_id, draft)
-    _sent(proposals, outcome, f"version {outcome.proposal.current_version} drafted", bundle)
+    keys = proposals.mailbox.node.keys(passphrase())
+    outcome = proposals.revise(keys, proposal_id, draft)
+    _sent(proposals, keys, outcome, f"version {outcome.proposal.current_version} drafted", bundle)
 
 
 @proposal_app.command("share")
@@ -67,8 +69,9 @@ def proposal_share(
 ) -> None:
     """Make a partner a co-sponsor and send it the proposal (versions, comments, signatures)."""
     proposals = _proposals(ctx)
-    outcome = proposals.share(proposals.mailbox.node.keys(passphrase()), proposal_id, partner)
-    _sent(proposals, outcome, f"shared with {partner}; sponsors: {', '.join(s.name for s in outcome.proposal.sponsors)}", bundle)
+    keys = proposals.mailbox.node.keys(passphrase())
+    outcome = proposals.share(keys, proposal_id, partner)
+    _sent(proposals, keys, outcome, f"shared with {partner}; sponsors: {', '.join(s.name for s in outcome.proposal.sponsors)}", bundle)
 
 
 @proposal_app.command("comment")
@@ -78,26 +81,29 @@ def proposal_comment(
 ) -> None:
     """Comment on the current version; the other sponsors receive it."""
     proposals = _proposals(ctx)
-    outcome = proposals.comment(proposals.mailbox.node.keys(passphrase()), proposal_id, text)
-    _sent(proposals, outcome, f"comment on version {outcome.proposal.current_version} kept", bundle)
+    keys = proposals.mailbox.node.keys(passphrase())
+    outcome = proposals.comment(keys, proposal_id, text)
+    _sent(proposals, keys, outcome, f"comment on version {outcome.proposal.current_version} kept", bundle)
 
 
 @proposal_app.command("sign")
 def proposal_sign(ctx: typer.Context, proposal_id: IdArgument, bundle: BundleOption = None) -> None:
     """Sign off the current version with this node's key; the other sponsors receive the signature."""
     proposals = _proposals(ctx)
-    outcome = proposals.sign(proposals.mailbox.node.keys(passphrase()), proposal_id)
+    keys = proposals.mailbox.node.keys(passphrase())
+    outcome = proposals.sign(keys, proposal_id)
     missing = [s.name for s in outcome.proposal.unsigned()]
     waiting = f"; waiting for {', '.join(missing)}" if missing else "; every sponsor has signed"
-    _sent(proposals, outcome, f"version {outcome.proposal.current_version} signed{waiting}", bundle)
+    _sent(proposals, keys, outcome, f"version {outcome.proposal.current_version} signed{waiting}", bundle)
 
 
 @proposal_app.command("submit")
 def proposal_submit(ctx: typer.Context, proposal_id: IdArgument, bundle: BundleOption = None) -> None:
     """Mark the proposal submitted to the committee (the lead; every sponsor must have signed the current version)."""
     proposals = _proposals(ctx)
-    outcome = proposals.submit(proposals.mailbox.node.keys(passphrase()), proposal_id)
-    _sent(proposals, outcome, f"version {outcome.proposal.submitted_version} submitted; it is linked when an imported "
+    keys = proposals.mailbox.node.keys(passphrase())
+    outcome = proposals.submit(keys, proposal_id)
+    _sent(proposals, keys, outcome, f"version {outcome.proposal.submitted_version} submitted; it is linked when an imported "
                               "list version lists the entity", bundle)
 
 
@@ -108,8 +114,9 @@ def proposal_withdraw(
 ) -> None:
     """Withdraw the proposal (the lead sponsor)."""
     proposals = _proposals(ctx)
-    outcome = proposals.withdraw(proposals.mailbox.node.keys(passphrase()), proposal_id, note)
-    _sent(proposals, outcome, "withdrawn", bundle)
+    keys = proposals.mailbox.node.keys(passphrase())
+    outcome = proposals.withdraw(keys, proposal_id, note)
+    _sent(proposals, keys, outcome, "withdrawn", bundle)
 
 
 @proposal_app.command("reject")
@@ -119,8 +126,9 @@ def proposal_reject(
 ) -> None:
     """Record that the committee did not agree to the listing (the lead sponsor)."""
     proposals = _proposals(ctx)
-    outcome = proposals.reject(proposals.mailbox.node.keys(passphrase()), proposal_id, note)
-    _sent(proposals, outcome, "rejected by the committee", bundle)
+    keys = proposals.mailbox.node.keys(passphrase())
+    outcome = proposals.reject(keys, proposal_id, note)
+    _sent(proposals, keys, outcome, "rejected by the committee", bundle)
 
 
 @proposal_app.command("list")

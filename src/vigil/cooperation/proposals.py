@@ -401,7 +401,7 @@ def _now() -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+    return moment.isoformat(timespec="microseconds")  # the envelopes' precision: comments from both sides sort in order
 
 
 def _me(conn: Connection) -> tuple[str, str]:
@@ -569,6 +569,8 @@ class Proposals:
     def revise(self, keys: NodeKeys, ref: str, draft: Draft) -> Outcome:
         """A new version of the draft (the lead only, before submission); earlier signatures stay with their versions."""
         proposal = self._lead_only(self.get(ref), "revises", "draft")
+        if canonical(draft.content()) == canonical(proposal.current.content):
+            raise ProposalError(f"the draft is the same as version {proposal.current_version} of proposal {proposal.id}")
         number = proposal.current_version + 1
         created = _iso(_now())
         body = {"version": {"number": number, "content": draft.content(), "author": proposal.me, "created_at": created}}

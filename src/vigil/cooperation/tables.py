@@ -7,7 +7,17 @@ envelopes, opened with `vigil exchange read`.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Engine, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.engine import Connection
 
 metadata = MetaData()
