@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     # The last added runs first: metrics see every answer, keys are checked
     # before bodies are read, bodies are limited as they stream in.
-    app.add_middleware(BodyLimit, max_body=svc.settings.max_body, max_upload=svc.settings.max_upload)
+    app.add_middleware(BodyLimit, max_body=svc.settings.max_body, max_upload=svc.settings.max_upload, max_inbox=svc.settings.max_inbox)
     app.add_middleware(AccessControl, keys=svc.keys)
     app.add_middleware(metrics.RequestMetrics)
     return app

@@ -10,13 +10,16 @@ from vigil.api.errors import error_response
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_body: int, max_upload: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, max_upload: int, max_inbox: int) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
+        self.max_inbox = max_inbox
 
     def limit_for(self, path: str) -> int:
-        return self.max_upload if path.endswith("/import") or path == "/exchange/inbox" else self.max_body
+        if path == "/exchange/inbox":
+            return self.max_inbox
+        return self.max_upload if path.endswith("/import") else self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

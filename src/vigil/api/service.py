@@ -26,6 +26,7 @@ class Settings:
     audit_queries: str = "full"  # "hash": the trail keeps a SHA-256 of each query, not its names
     max_body: int = 2 * MIB  # JSON requests
     max_upload: int = 512 * MIB  # list files uploaded for import
+    max_inbox: int = 64 * MIB  # envelopes delivered by a partner node in one request
     poll_seconds: float = 2.0  # how often each worker looks for new list versions
     delivery_seconds: float = 15.0  # how often messages waiting for offline partners are retried
 
@@ -37,6 +38,7 @@ class Settings:
             audit_queries=env.get("VIGIL_AUDIT_QUERIES", "full"),
             max_body=int(env.get("VIGIL_MAX_BODY", 2 * MIB)),
             max_upload=int(env.get("VIGIL_MAX_UPLOAD", 512 * MIB)),
+            max_inbox=int(env.get("VIGIL_MAX_INBOX", 64 * MIB)),
             poll_seconds=float(env.get("VIGIL_POLL_SECONDS", 2.0)),
             delivery_seconds=float(env.get("VIGIL_DELIVERY_SECONDS", 15.0)),
         )

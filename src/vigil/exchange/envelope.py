@@ -32,6 +32,7 @@ from vigil.exchange.identity import NodeKeys, PublicIdentity
 FORMAT = "vigil-envelope/1"
 TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 MAX_BODY = 16 << 20  # bytes of plaintext
+MAX_ENCODED_BODY = (MAX_BODY + 64) * 4 // 3 + 4  # its base64, with nonce and tag
 MAX_RECIPIENTS = 64
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 NONCE = 12
@@ -107,10 +108,13 @@ class Envelope:
                 raise EnvelopeError(f"header.{name}: text expected")
         if header["tlp"] not in TLP:
             raise EnvelopeError(f"header.tlp: {header['tlp']!r} is not a TLP 2.0 marking ({', '.join(TLP)})")
+        body = data.get("body")
+        if not isinstance(body, str) or len(body) > MAX_ENCODED_BODY:
+            raise EnvelopeError(f"body: missing or oversized (at most {MAX_BODY:,} bytes of content)")
         keys = data.get("keys")
         if not isinstance(keys, dict) or set(keys) != set(header["recipients"]):
             raise EnvelopeError("keys: one sealed key per recipient expected")
-        return cls(Header(**{**header, "recipients": tuple(header["recipients"])}), data.get("signature"), keys, data.get("body"))
+        return cls(Header(**{**header, "recipients": tuple(header["recipients"])}), data.get("signature"), keys, body)
 
     def verify(self, sender: PublicIdentity) -> None:
         """The sender's signature over the header, and the body's digest."""

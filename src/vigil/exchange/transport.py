@@ -27,7 +27,7 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy import and_, select, update
 
-from vigil.exchange.envelope import EnvelopeError, canonical
+from vigil.exchange.envelope import Envelope, EnvelopeError, canonical
 from vigil.exchange.identity import NodeKeys, PublicIdentity
 from vigil.exchange.mailbox import Mailbox
 from vigil.exchange.node import Node, Partner
@@ -39,7 +39,8 @@ MAX_REQUEST_SKEW = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-PER_REQUEST = 16  # envelopes
+PER_REQUEST = 16  # envelopes, and at most
+REQUEST_BYTES = 48 << 20  # of JSON (a receiving node takes 64 MiB by default)
 
 
 class TransportError(ValueError):
@@ -154,11 +155,11 @@ def deliver_pending(mailbox: Mailbox, keys: NodeKeys, names: list[str] | None = 
     return "; ".join(reports) or "nothing waiting"
 
 
-def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: list) -> tuple[bool, str]:
+def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: list[Envelope]) -> tuple[bool, str]:
     """Whether the partner was reached, and what happened."""
     delivered = answered = 0
     try:
-        for batch in [waiting[start : start + PER_REQUEST] for start in range(0, len(waiting), PER_REQUEST)] or [[]]:
+        for batch in _batches(waiting):
             answer = _post(partner, keys, [e.to_dict() for e in batch])
             taken = {r.get("id") for r in answer.get("results", []) if r.get("accepted") or r.get("already_received")}
             mark_delivered(mailbox, [e.header.id for e in batch if e.header.id in taken], partner.name, partner.address)
@@ -176,6 +177,20 @@ def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: lis
         return False, f"{partner.name} not reached ({error.__class__.__name__}: {error}); {len(waiting) - delivered} kept queued for retry"
     took = f", took {answered} messages in answer" if answered else ""
     return True, f"delivered {delivered} to {partner.name} at {partner.address}{took}"
+
+
+def _batches(waiting: list[Envelope]) -> list[list[Envelope]]:
+    """Requests of at most PER_REQUEST envelopes and about REQUEST_BYTES each; one empty request to collect."""
+    batches: list[list[Envelope]] = [[]]
+    size = 0
+    for envelope in waiting:
+        length = len(envelope.body) + 4096
+        if batches[-1] and (len(batches[-1]) == PER_REQUEST or size + length > REQUEST_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append(envelope)
+        size += length
+    return batches
 
 
 def _failed(mailbox: Mailbox, message_ids: list[str], partner: str, error: str) -> None:
