@@ -12,7 +12,7 @@ import typer
 from vigil import views
 from vigil.console import JsonOption, err, open_store, out, passphrase, print_items
 from vigil.exchange import bodies, queue, receipts, sharing
-from vigil.exchange.bundle import read_bundle
+from vigil.exchange.bundle import BundleError, read_bundle
 from vigil.exchange.envelope import EnvelopeError
 from vigil.exchange.identity import PublicIdentity
 from vigil.exchange.mailbox import Mailbox
@@ -139,8 +139,13 @@ def exchange_import(ctx: typer.Context, bundle: Annotated[Path, typer.Argument(h
     """Receive the envelopes of an offline bundle; any refused is named (and recorded), exit 1."""
     mailbox = open_mailbox(ctx)
     keys = mailbox.node.keys(passphrase())
+    try:
+        envelopes = read_bundle(bundle)
+    except BundleError as error:
+        mailbox.refuse(str(bundle), None, str(error))
+        raise
     refused = 0
-    for position, data in enumerate(read_bundle(bundle), 1):
+    for position, data in enumerate(envelopes, 1):
         try:
             message = mailbox.receive(data, str(bundle), keys)
             out.print(f"received {message.id} from {message.partner}: {message.tlp} {message.type}")

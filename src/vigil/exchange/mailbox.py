@@ -139,7 +139,7 @@ class Mailbox:
                 except ValueError as error:
                     raise EnvelopeError(f"{envelope.header.type} message refused: {error}") from None
         except EnvelopeError as error:
-            self._reject(origin, envelope_id if isinstance(envelope_id, str) else None, str(error))
+            self.refuse(origin, envelope_id if isinstance(envelope_id, str) else None, str(error))
             raise
         for reply in replies:
             self.send(keys, [sender.name], reply.type, reply.body, reply.tlp, in_reply_to=message.id)
@@ -230,7 +230,8 @@ class Mailbox:
         self.log.append(conn, header.id, leaf_data(direction, kept))
         return message
 
-    def _reject(self, origin: str, envelope_id: str | None, reason: str) -> None:
+    def refuse(self, origin: str, envelope_id: str | None, reason: str) -> None:
+        """Record a refusal: of an envelope, or of a whole bundle or request."""
         with self.engine.begin() as conn:
             conn.execute(insert(rejections).values(at=datetime.now(UTC), origin=origin[:1024], envelope_id=(envelope_id or "")[:64] or None, reason=reason))
 

@@ -8,6 +8,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.exceptions import HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import Field
@@ -40,23 +41,31 @@ def _error(exchange: NodeExchange, request_signature: str, status: int, message:
     return _answer(exchange, request_signature, status, {"error": {"status": status, "message": message, "fields": []}})
 
 
-def _take(exchange: NodeExchange, headers: Any, body: bytes, client: str) -> Response:
+def _take(exchange: NodeExchange, headers: Any, body: bytes | None, client: str, limit: int) -> Response:
+    """Envelopes delivered by a partner (``body`` None: it was over ``limit``)."""
     signature = headers.get("vigil-signature", "")
     try:
         keys = exchange.required_keys()
     except NodeError as error:
         return _error(exchange, signature, 404, str(error))  # no exchange here, as far as partners can tell
     mailbox = exchange.mailbox
+    if body is None:
+        problem = f"the request body is larger than the limit of {limit:,} bytes"
+        mailbox.refuse(client, None, problem)
+        return _error(exchange, signature, 413, problem)
     try:
         partner = authenticate_request(mailbox.node, keys, headers, body)
     except TransportError as error:
+        mailbox.refuse(client, None, f"request refused: {error}")
         return _error(exchange, signature, 401, str(error))
     try:
         envelopes = json.loads(body)["envelopes"]
         if not isinstance(envelopes, list) or len(envelopes) > MAX_ENVELOPES:
             raise ValueError
     except (ValueError, KeyError, TypeError):
-        return _error(exchange, signature, 422, f'the body must be {{"envelopes": [...]}} with at most {MAX_ENVELOPES} envelopes')
+        problem = f'the body must be JSON {{"envelopes": [...]}} with at most {MAX_ENVELOPES} envelopes: truncated or malformed'
+        mailbox.refuse(f"{client} ({partner.name})", None, problem)
+        return _error(exchange, signature, 422, problem)
     results = []
     for data in envelopes:
         envelope_id = data.get("header", {}).get("id") if isinstance(data, dict) else None
@@ -80,9 +89,14 @@ def _take(exchange: NodeExchange, headers: Any, body: bytes, client: str) -> Res
     response_class=Response,
 )
 async def inbox(request: Request, svc: Service = Depends(service)) -> Response:
-    body = await request.body()
     client = request.client.host if request.client else "unknown"
-    return await run_in_threadpool(_take, svc.exchange, request.headers, body, client)
+    try:
+        body: bytes | None = await request.body()
+    except HTTPException as error:  # the body limit, as the body streamed in
+        if error.status_code != 413:
+            raise
+        body = None
+    return await run_in_threadpool(_take, svc.exchange, request.headers, body, client, svc.settings.max_inbox)
 
 
 def _mailbox(svc: Service) -> Mailbox:
