@@ -155,3 +155,39 @@ def test_a_request_for_information_is_answered(nodes, tmp_path):
     carry(b, a, tmp_path)
     message, _, body = a.read(answer.header.id, keys(a))
     assert message.in_reply_to == asked and "northern crossing" in bodies.describe("rfi-answer", body)
+
+
+def test_concurrent_deliveries_keep_one_log_order(store_url, tmp_path):
+    """Two partners' messages taken in at once, on SQLite and PostgreSQL: every
+    message gets its own log position, and the log verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vigil.store import Store
+
+    store = Store(store_url)
+    a = Mailbox(Node(store.writer), all_handlers())
+    a.node.init(PASSPHRASE, "A")
+    senders = {}
+    for name in "BC":
+        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}"))
+        node.init(PASSPHRASE, name)
+        node.add_partner(a.node.identity())
+        a.node.add_partner(node.identity())
+        senders[name] = Mailbox(node, all_handlers())
+    batches = {}
+    for name, box in senders.items():
+        for i in range(8):
+            send_note(box, ["A"], f"{name} {i}")
+        path = tmp_path / f"{name}.bundle"
+        export_bundle(box, "A", path)
+        batches[name] = read_bundle(path)
+    a_keys = keys(a)
+
+    def take(name: str) -> int:
+        return len([a.receive(data, name, a_keys) for data in batches[name]])
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sum(pool.map(take, "BC")) == 16
+    assert len(a.inbox()) == 16 and a.verify_stored() == []
+    assert [position for position, _ in enumerate(a.log.leaves())] == list(range(16 + 16))  # and 16 receipts sent
+    store.close()

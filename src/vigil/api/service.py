@@ -54,7 +54,7 @@ class Service:
         self.audit = AuditTrail(self.store.writer, settings.audit_queries)
         self.audit_writer = AuditWriter(self.audit)
         self.live = LiveScreener(self.store, settings.poll_seconds)
-        self.exchange = NodeExchange(self.store.engine, settings.delivery_seconds)
+        self.exchange = NodeExchange(self.store.writer, settings.delivery_seconds)
 
     def start(self) -> None:
         self.live.start()

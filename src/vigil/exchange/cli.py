@@ -26,7 +26,7 @@ partner_app = typer.Typer(help="Partner nodes: add (after checking fingerprints)
 
 
 def open_node(ctx: typer.Context) -> Node:
-    return Node(open_store(ctx).engine)
+    return Node(open_store(ctx).writer)  # one writer at a time: the log's order is the order of commits
 
 
 @node_app.command("init")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from vigil.exchange import merkle
 from vigil.exchange.envelope import canonical
@@ -51,6 +51,13 @@ def sign_tree_head(keys: NodeKeys, size: int, root: str) -> TreeHead:
     return TreeHead(size, root, draft.signed_at, base64.b64encode(keys.signing.sign(draft.signed_part())).decode())
 
 
+def _lock(conn: Connection) -> None:
+    """Hold the log against other processes until the transaction ends (the
+    SQLite engines of a node take the write lock as a transaction begins)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('vigil_exchange_log'))"))
+
+
 class MessageLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -58,7 +65,8 @@ class MessageLog:
     @staticmethod
     def append(conn: Connection, message_id: str, data: bytes) -> int:
         """Add a leaf inside the caller's transaction (the message and its leaf
-        are stored together or not at all)."""
+        are stored together or not at all); two processes never claim one position."""
+        _lock(conn)
         position = conn.execute(select(func.count()).select_from(log_leaves)).scalar_one()
         conn.execute(insert(log_leaves).values(position=position, message_id=message_id, leaf=merkle.leaf_hash(data).hex()))
         return position
@@ -72,6 +80,7 @@ class MessageLog:
     def sign_head(self, keys: NodeKeys, conn: Connection | None = None) -> TreeHead:
         """Sign the log's current size and root (inside ``conn``'s transaction if given)."""
         with nullcontext(conn) if conn is not None else self.engine.begin() as c:
+            _lock(c)
             leaves = [leaf for _, leaf in self.leaves(c)]
             head = sign_tree_head(keys, len(leaves), merkle.root(leaves).hex())
             if c.execute(select(tree_heads.c.size).where(tree_heads.c.size == head.size)).first() is None:
