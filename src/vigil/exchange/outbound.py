@@ -9,14 +9,14 @@ from vigil.exchange.bundle import write_bundle
 from vigil.exchange.envelope import Envelope
 from vigil.exchange.identity import NodeKeys
 from vigil.exchange.mailbox import Mailbox
-from vigil.exchange.queue import mark_delivered, pending, recipients
+from vigil.exchange.queue import claim, mark_delivered, recipients
 from vigil.exchange.transport import deliver_pending
 
 
 def export_bundle(mailbox: Mailbox, partner: str, path: Path) -> int:
     """Write every envelope waiting for ``partner`` to a bundle file and count
     them as delivered by it; the number written."""
-    envelopes = pending(mailbox, partner)
+    envelopes = claim(mailbox, partner)
     if envelopes:
         write_bundle(path, envelopes)
         mark_delivered(mailbox, [e.header.id for e in envelopes], partner, f"bundle {path}")
@@ -29,7 +29,7 @@ def dispatch(mailbox: Mailbox, keys: NodeKeys, envelope: Envelope, bundle: Path 
     partners = recipients(mailbox, envelope.header.id)
     if bundle is None:
         return deliver_pending(mailbox, keys, partners)
-    waiting = pending(mailbox, partners[0]) if len(partners) == 1 else [envelope]
+    waiting = claim(mailbox, partners[0]) if len(partners) == 1 else [envelope]
     write_bundle(bundle, waiting)
     for partner in partners:
         mark_delivered(mailbox, [e.header.id for e in waiting], partner, f"bundle {bundle}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from vigil.exchange.envelope import Envelope
 from vigil.exchange.mailbox import Mailbox
@@ -14,14 +15,34 @@ from vigil.exchange.tables import messages, outbox, receipts
 from vigil.store.store import as_utc
 
 
-def pending(mailbox: Mailbox, partner: str, due_only: bool = False) -> list[Envelope]:
-    """Envelopes queued for ``partner`` and not yet delivered, oldest first
-    (with ``due_only``, only those whose next attempt is due)."""
-    query = select(outbox.c.message_id).where(and_(outbox.c.partner == partner, outbox.c.delivered_at.is_(None)))
-    if due_only:
-        query = query.where(outbox.c.next_attempt_at <= datetime.now(UTC))
+# How long a claim keeps other processes (the service's retry loop, a
+# command) from sending the same envelopes; a sender that dies lets go by then.
+LEASE = timedelta(minutes=2)
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+
+
+def _waiting(partner: str) -> Any:
+    return and_(outbox.c.partner == partner, outbox.c.delivered_at.is_(None))
+
+
+def waiting(mailbox: Mailbox, partner: str) -> int:
+    """How many envelopes wait for ``partner``."""
     with mailbox.engine.connect() as conn:
-        ids = conn.execute(query.order_by(outbox.c.queued_at)).scalars().all()
+        return conn.execute(select(func.count()).select_from(outbox).where(_waiting(partner))).scalar_one()
+
+
+def claim(mailbox: Mailbox, partner: str, due_only: bool = False) -> list[Envelope]:
+    """Take the envelopes waiting for ``partner`` (with ``due_only``, those
+    whose next attempt is due), oldest first, so that no other process sends
+    them meanwhile; ``mark_delivered`` or ``failed`` lets them go."""
+    token, now = uuid.uuid4().hex, datetime.now(UTC)
+    free = and_(_waiting(partner), or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now))
+    if due_only:
+        free = and_(free, outbox.c.next_attempt_at <= now)
+    with mailbox.engine.begin() as conn:
+        conn.execute(update(outbox).where(free).values(claim=token, claimed_until=now + LEASE))
+        ids = conn.execute(select(outbox.c.message_id).where(outbox.c.claim == token).order_by(outbox.c.queued_at)).scalars().all()
     return [mailbox.envelope(message_id)[1] for message_id in ids]
 
 
@@ -29,9 +50,24 @@ def mark_delivered(mailbox: Mailbox, message_ids: list[str], partner: str, via: 
     with mailbox.engine.begin() as conn:
         conn.execute(
             update(outbox)
-            .where(and_(outbox.c.message_id.in_(message_ids), outbox.c.partner == partner, outbox.c.delivered_at.is_(None)))
-            .values(delivered_at=datetime.now(UTC), delivered_via=via[:1024], last_error=None)
+            .where(and_(outbox.c.message_id.in_(message_ids), _waiting(partner)))
+            .values(delivered_at=datetime.now(UTC), delivered_via=via[:1024], last_error=None, claim=None, claimed_until=None)
         )
+
+
+def failed(mailbox: Mailbox, message_ids: list[str], partner: str, error: str) -> None:
+    """A delivery that did not happen: tried again later, each time after a longer pause."""
+    now = datetime.now(UTC)
+    with mailbox.engine.begin() as conn:
+        for message_id in message_ids:
+            where = and_(outbox.c.message_id == message_id, outbox.c.partner == partner)
+            attempts = conn.execute(select(outbox.c.attempts).where(where)).scalar()
+            if attempts is None:
+                continue
+            conn.execute(update(outbox).where(where).values(
+                attempts=attempts + 1, next_attempt_at=now + min(FIRST_RETRY * 2**attempts, LAST_RETRY),
+                last_error=error[:2000], claim=None, claimed_until=None,
+            ))
 
 
 @dataclass(frozen=True)

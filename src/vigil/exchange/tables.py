@@ -71,6 +71,8 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("delivered_via", String(1024)),  # the partner's address, or the bundle file
     Column("last_error", Text),
+    Column("claim", String(32)),  # who is sending it now (a token), until claimed_until
+    Column("claimed_until", DateTime(timezone=True)),
     Index("ix_exchange_outbox_pending", "delivered_at", "next_attempt_at"),
 )
 

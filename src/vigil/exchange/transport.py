@@ -16,28 +16,26 @@ pushes the next attempt further away, up to an hour.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import and_, select, update
 
+from vigil.exchange import queue
 from vigil.exchange.envelope import Envelope, EnvelopeError, canonical
 from vigil.exchange.identity import NodeKeys, PublicIdentity
 from vigil.exchange.mailbox import Mailbox
 from vigil.exchange.node import Node, Partner
-from vigil.exchange.queue import mark_delivered, pending
-from vigil.exchange.tables import outbox
 
 INBOX = "/exchange/inbox"
 MAX_REQUEST_SKEW = timedelta(minutes=5)
-FIRST_RETRY = timedelta(seconds=30)
-LAST_RETRY = timedelta(hours=1)
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 PER_REQUEST = 16  # envelopes, and at most
 REQUEST_BYTES = 48 << 20  # of JSON (a receiving node takes 64 MiB by default)
@@ -111,9 +109,15 @@ def sign_answer(keys: NodeKeys, request_signature: str, status: int, body: bytes
     return _sign(keys, _answer_part(request_signature, status, body))
 
 
-def _tls_verify() -> str | bool:
-    """The CA bundle partners' certificates are checked against: VIGIL_TLS_CA, else the system's."""
-    return os.environ.get("VIGIL_TLS_CA") or True
+def _tls_verify() -> ssl.SSLContext | bool:
+    """Partners' certificates are checked against VIGIL_TLS_CA (a PEM file), else the system's authorities."""
+    authorities = os.environ.get("VIGIL_TLS_CA")
+    return _authorities(authorities) if authorities else True
+
+
+@functools.lru_cache(maxsize=4)
+def _authorities(path: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=path)
 
 
 def _post(partner: Partner, keys: NodeKeys, envelopes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -123,8 +127,8 @@ def _post(partner: Partner, keys: NodeKeys, envelopes: list[dict[str, Any]]) -> 
                           timeout=TIMEOUT, verify=_tls_verify())
     answer = response.headers.get("vigil-signature", "")
     if not _verify(partner.identity, answer, _answer_part(request.signature, response.status_code, response.content)):
-        raise TransportError(f"the answer from {partner.address} is not signed by {partner.name!r}: "
-                             f"another server answered (HTTP {response.status_code})")
+        raise TransportError(f"the answer from {partner.address} (HTTP {response.status_code}) is not signed by "
+                             f"{partner.name!r}'s node: {response.text[:200]!r}")
     if response.status_code != 200:
         raise TransportError(f"{partner.name} refused the request: HTTP {response.status_code} {response.text[:300]}")
     return response.json()
@@ -139,18 +143,18 @@ def deliver_pending(mailbox: Mailbox, keys: NodeKeys, names: list[str] | None = 
     for partner in mailbox.node.partners():
         if (names is not None and partner.name not in names) or not partner.active:
             continue
-        waiting = pending(mailbox, partner.name, due_only)
         if not partner.address:
-            if waiting:
-                reports.append(f"{len(waiting)} waiting for {partner.name}, who has no address: `vigil partner address "
+            if count := queue.waiting(mailbox, partner.name):
+                reports.append(f"{count} waiting for {partner.name}, who has no address: `vigil partner address "
                                f"{partner.name} URL`, or `vigil exchange export --to {partner.name} --bundle FILE`")
             continue
+        waiting = queue.claim(mailbox, partner.name, due_only)
         if not waiting and due_only:
             continue
         reached, report = _deliver_to(mailbox, keys, partner, waiting)
         reports.append(report)
         # What came back (receipts) may have queued answers (countersignatures): they go at once.
-        if reached and (answers := pending(mailbox, partner.name)):
+        if reached and (answers := queue.claim(mailbox, partner.name)):
             _deliver_to(mailbox, keys, partner, answers)
     return "; ".join(reports) or "nothing waiting"
 
@@ -162,9 +166,9 @@ def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: lis
         for batch in _batches(waiting):
             answer = _post(partner, keys, [e.to_dict() for e in batch])
             taken = {r.get("id") for r in answer.get("results", []) if r.get("accepted") or r.get("already_received")}
-            mark_delivered(mailbox, [e.header.id for e in batch if e.header.id in taken], partner.name, partner.address)
+            queue.mark_delivered(mailbox, [e.header.id for e in batch if e.header.id in taken], partner.name, partner.address)
             for problem in (r for r in answer.get("results", []) if r.get("id") not in taken):
-                _failed(mailbox, [problem.get("id")], partner.name, f"refused: {problem.get('error')}")
+                queue.failed(mailbox, [problem.get("id")], partner.name, f"refused: {problem.get('error')}")
             delivered += len(taken)
             for data in answer.get("envelopes", []):
                 try:
@@ -173,7 +177,7 @@ def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: lis
                 except EnvelopeError:
                     pass  # recorded among the refusals
     except (httpx.HTTPError, TransportError, ValueError) as error:
-        _failed(mailbox, [e.header.id for e in waiting[delivered:]], partner.name, str(error) or error.__class__.__name__)
+        queue.failed(mailbox, [e.header.id for e in waiting[delivered:]], partner.name, str(error) or error.__class__.__name__)
         return False, f"{partner.name} not reached ({error.__class__.__name__}: {error}); {len(waiting) - delivered} kept queued for retry"
     took = f", took {answered} messages in answer" if answered else ""
     return True, f"delivered {delivered} to {partner.name} at {partner.address}{took}"
@@ -191,17 +195,3 @@ def _batches(waiting: list[Envelope]) -> list[list[Envelope]]:
         batches[-1].append(envelope)
         size += length
     return batches
-
-
-def _failed(mailbox: Mailbox, message_ids: list[str], partner: str, error: str) -> None:
-    now = datetime.now(UTC)
-    with mailbox.engine.begin() as conn:
-        for message_id in message_ids:
-            row = conn.execute(select(outbox.c.attempts).where(and_(outbox.c.message_id == message_id, outbox.c.partner == partner))).first()
-            if row is None:
-                continue
-            wait = min(FIRST_RETRY * 2 ** row.attempts, LAST_RETRY)
-            conn.execute(
-                update(outbox).where(and_(outbox.c.message_id == message_id, outbox.c.partner == partner))
-                .values(attempts=row.attempts + 1, next_attempt_at=now + wait, last_error=error[:2000])
-            )

@@ -76,7 +76,7 @@ def _take(exchange: NodeExchange, headers: Any, body: bytes | None, client: str,
             results.append({"id": envelope_id, "accepted": False, "already_received": True, "error": str(error)})
         except EnvelopeError as error:
             results.append({"id": envelope_id, "accepted": False, "error": str(error)})
-    waiting = queue.pending(mailbox, partner.name)
+    waiting = queue.claim(mailbox, partner.name)
     queue.mark_delivered(mailbox, [e.header.id for e in waiting], partner.name, f"answer to {client}")
     return _answer(exchange, signature, 200, {"results": results, "envelopes": [e.to_dict() for e in waiting]})
 
