@@ -77,11 +77,13 @@ class MessageLog:
             rows = c.execute(select(log_leaves).order_by(log_leaves.c.position))
             return [(row.message_id, bytes.fromhex(row.leaf)) for row in rows]
 
-    def sign_head(self, keys: NodeKeys, conn: Connection | None = None) -> TreeHead:
-        """Sign the log's current size and root (inside ``conn``'s transaction if given)."""
+    def sign_head(self, keys: NodeKeys, conn: Connection | None = None, leaves: list[bytes] | None = None) -> TreeHead:
+        """Sign the log's current size and root (inside ``conn``'s transaction,
+        whose ``leaves`` the caller may have read already, if given)."""
         with nullcontext(conn) if conn is not None else self.engine.begin() as c:
             _lock(c)
-            leaves = [leaf for _, leaf in self.leaves(c)]
+            if leaves is None:
+                leaves = [leaf for _, leaf in self.leaves(c)]
             head = sign_tree_head(keys, len(leaves), merkle.root(leaves).hex())
             if c.execute(select(tree_heads.c.size).where(tree_heads.c.size == head.size)).first() is None:
                 c.execute(insert(tree_heads).values(**head.to_dict()))

@@ -141,9 +141,10 @@ class Mailbox:
         except EnvelopeError as error:
             self.refuse(origin, envelope_id if isinstance(envelope_id, str) else None, str(error))
             raise
-        for reply in replies:
+        for reply in replies:  # each signs the log's head as it is sent
             self.send(keys, [sender.name], reply.type, reply.body, reply.tlp, in_reply_to=message.id)
-        self.log.sign_head(keys)
+        if not replies:
+            self.log.sign_head(keys)
         return message
 
     def inbox(self) -> list[Message]:

@@ -111,7 +111,7 @@ def receipt_for(conn: Connection, received: Received) -> Reply:
     leaves = log.leaves(conn)
     index = next(i for i, (message_id, _) in enumerate(leaves) if message_id == received.message.id)
     hashes = [leaf for _, leaf in leaves]
-    head = log.sign_head(received.keys, conn)
+    head = log.sign_head(received.keys, conn, hashes)
     partner = received.message.partner
     given = conn.execute(select(heads_given.c.size).where(heads_given.c.partner == partner)).scalar() or 0
     consistency = merkle.consistency_proof(given, hashes) if 0 < given < head.size else []
