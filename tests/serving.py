@@ -17,6 +17,7 @@ import httpx
 
 from vigil.api.keys import ROLES, KeyRing
 from vigil.api.tables import metadata
+from vigil.exchange.node import Node
 from vigil.store.database import make_engine
 
 VIGIL = str(Path(sys.executable).parent / "vigil")
@@ -83,3 +84,20 @@ def running_server(db_url: str, folder: Path, *args: str, env: dict[str, str] | 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+NODE_PASSPHRASE = "correct-horse-battery"
+
+
+@contextmanager
+def served_node_with_partner(folder: Path) -> Iterator[tuple[RunningServer, Node]]:
+    """Node A served over HTTP with its keys open, and node B (for the test's own
+    process) as its partner, knowing A's address."""
+    a_url, b_url = f"sqlite:///{folder / 'A.db'}", f"sqlite:///{folder / 'B.db'}"
+    a, b = Node(make_engine(a_url)), Node(make_engine(b_url))
+    a.init(NODE_PASSPHRASE, "A")
+    b.init(NODE_PASSPHRASE, "B")
+    a.add_partner(b.identity())
+    with running_server(a_url, folder, env={"VIGIL_PASSPHRASE": NODE_PASSPHRASE}) as server:
+        b.add_partner(a.identity(), address=server.url)
+        yield server, b

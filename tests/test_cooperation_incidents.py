@@ -17,7 +17,8 @@ import pytest
 from vigil.cooperation import incidents, pings
 from vigil.cooperation.agreements import Agreements, CooperationError, WorkingHours
 from vigil.cooperation.clock import format_duration, parse_duration
-from vigil.cooperation.incidents import Content, Details, Incidents, read_content
+from vigil.cooperation.incident_bodies import Content, Details, read_content
+from vigil.cooperation.incidents import Incidents
 from vigil.cooperation.pings import Pings
 from vigil.exchange.bundle import read_bundle
 from vigil.exchange.envelope import Envelope, EnvelopeError

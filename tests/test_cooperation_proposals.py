@@ -18,8 +18,9 @@ from conftest import DATA
 from serving import running_server
 from vigil.cooperation import listing
 from vigil.cooperation.listing import LINK_THRESHOLD, link_new_entries
+from vigil.cooperation.proposal_drafts import Draft, ProposalError
 from vigil.cooperation.proposal_tables import proposals as proposal_rows
-from vigil.cooperation.proposals import Draft, Outcome, ProposalError, Proposals, sign_version
+from vigil.cooperation.proposals import Outcome, Proposals, sign_version
 from vigil.exchange.bundle import read_bundle
 from vigil.exchange.envelope import Envelope, EnvelopeError, canonical
 from vigil.exchange.mailbox import Mailbox

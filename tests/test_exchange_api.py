@@ -6,29 +6,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from serving import NODE_PASSPHRASE as PASSPHRASE
+from serving import served_node_with_partner
 
-from serving import running_server
 from vigil.exchange import bodies
 from vigil.exchange.mailbox import Mailbox
-from vigil.exchange.node import Node
 from vigil.exchange.transport import deliver_pending
 from vigil.handlers import all_handlers
-from vigil.store.database import make_engine
-
-PASSPHRASE = "correct-horse-battery"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """Node A served over HTTP with its keys open; node B in this process, A's partner."""
-    folder = tmp_path_factory.mktemp("exchange-api")
-    a_url, b_url = f"sqlite:///{folder / 'A.db'}", f"sqlite:///{folder / 'B.db'}"
-    a, b = Node(make_engine(a_url)), Node(make_engine(b_url))
-    a.init(PASSPHRASE, "A")
-    b.init(PASSPHRASE, "B")
-    a.add_partner(b.identity())
-    with running_server(a_url, folder, env={"VIGIL_PASSPHRASE": PASSPHRASE}) as server:
-        b.add_partner(a.identity(), address=server.url)
+    with served_node_with_partner(tmp_path_factory.mktemp("exchange-api")) as (server, b):
         yield server, Mailbox(b, all_handlers())
 
 

@@ -285,6 +285,7 @@ INVALID_CONTENT = [
     ("note", stix_json(indicator()), "note: no note object in the body (found: indicator)"),
     ("threat-actor", stix_json(stix2.Identity(name="X", identity_class="individual")), "threat-actor: no threat-actor object"),
     ("indicator", b'{"type": "indicator", "spec_version": "2.1"}', "indicator: not a valid STIX 2.1 object: No values for required"),
+    ("indicator", b'{"type": null, "extensions": null}', "indicator: not a valid STIX 2.1 object"),
     ("indicator", stix_with(indicator(), pattern="not a pattern"), "'pattern'"),
     ("indicator", stix_with(indicator(), x_vigil_score=3), "Unexpected properties for Indicator: (x_vigil_score)"),
     ("identity", b'{"type": "x-vigil-thing", "id": "x-vigil-thing--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"}', "unknown object type"),

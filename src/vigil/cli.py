@@ -35,7 +35,7 @@ from vigil.cooperation.listing import link_new_entries
 from vigil.cooperation.agreements import CooperationError
 from vigil.cooperation.incident_cli import agreement_app, incident_app, ping_app
 from vigil.cooperation.proposal_cli import proposal_app, report_links
-from vigil.cooperation.proposals import ProposalError
+from vigil.cooperation.proposal_drafts import ProposalError
 from vigil.exchange import cli as exchange_cli
 from vigil.exchange.bodies import BodyError
 from vigil.exchange.bundle import BundleError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from vigil.cooperation import incidents, pings, proposals
+from vigil.cooperation import incidents, pings, proposal_messages
 from vigil.exchange import bodies, receipts
 from vigil.exchange.mailbox import Handler, Received, Reply
 
@@ -21,7 +21,7 @@ def all_handlers() -> dict[str, Handler]:
     """Each type's handler; every message but a receipt is answered with one."""
     receipted: dict[str, Handler] = {
         **{type: _checked_body for type in bodies.TYPES},
-        **proposals.handlers(),
+        **proposal_messages.handlers(),
         **incidents.handlers(),
         **pings.handlers(),
     }

@@ -14,6 +14,8 @@ from vigil.api.errors import error_response
 from vigil.api.keys import KeyRing
 
 PUBLIC = re.compile(r"^/(healthz|readyz|metrics|docs|redoc|openapi\.json)(/.*)?$")
+# Cooperation with partners over the exchange: agreements, incidents, pings, proposals.
+COOPERATION = re.compile(r"^/(agreements|incidents|pings|proposals)(/.*)?$")
 
 
 def permission_for(method: str, path: str) -> str | None:
@@ -26,7 +28,7 @@ def permission_for(method: str, path: str) -> str | None:
         return "admin"
     if path.startswith("/match") or path.startswith("/search"):
         return "match"
-    if path.startswith("/exchange"):
+    if path.startswith("/exchange") or COOPERATION.match(path):
         return "exchange"
     return "read"
 

@@ -11,14 +11,15 @@ from vigil import __version__
 from vigil.api import errors, metrics
 from vigil.api.access import AccessControl
 from vigil.api.limits import BodyLimit
-from vigil.api.routes import audit, exchange, keys, lists, match, ops, yente
+from vigil.api.routes import audit, cooperation, exchange, keys, lists, match, ops, yente
 from vigil.api.service import Service, Settings
 
 DESCRIPTION = """Screen names against the UN and OFAC sanctions lists, and read the lists' versions.
 
 Send an API key as `Authorization: Bearer KEY` (create one with `vigil keys create --role screener`).
-Roles: **screener** (match, search, read), **auditor** (read, audit trail), **liaison** (read, partner exchange),
-**admin** (everything, imports, keys). Partner nodes deliver to `POST /exchange/inbox`, signed with their node keys.
+Roles: **screener** (match, search, read), **auditor** (read, audit trail), **liaison** (read, partner exchange,
+cooperation with partners: agreements, incidents, pings, proposals), **admin** (everything, imports, keys).
+Partner nodes deliver to `POST /exchange/inbox`, signed with their node keys.
 Errors are JSON: `{"error": {"status", "message", "fields": [{"field", "message"}]}}`.
 """
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Vigil", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.service = svc
     errors.install(app)
-    for module in (match, ops, audit, keys, lists, yente, exchange):
+    for module in (match, ops, audit, keys, lists, yente, exchange, cooperation):
         app.include_router(module.router)
     # The last added runs first: metrics see every answer, keys are checked
     # before bodies are read, bodies are limited as they stream in.

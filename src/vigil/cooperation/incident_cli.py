@@ -15,16 +15,8 @@ from typer.core import TyperGroup
 from vigil.console import JsonOption, out, passphrase, print_items, print_json
 from vigil.cooperation.agreements import CATEGORIES, Agreement, Agreements, WorkingHours
 from vigil.cooperation.clock import format_duration, parse_duration
-from vigil.cooperation.incidents import (
-    SEVERITIES,
-    Content,
-    Details,
-    Event,
-    Incident,
-    Incidents,
-    Reminder,
-    read_content,
-)
+from vigil.cooperation.incident_bodies import Content, Details, read_content
+from vigil.cooperation.incidents import SEVERITIES, Event, Incident, Incidents, Reminder
 from vigil.cooperation.pings import Pings, Reachability
 from vigil.exchange.cli import BundleOption, open_mailbox, open_node, read_body
 from vigil.exchange.envelope import Envelope

@@ -2,11 +2,11 @@
 
 An incident goes notified → acknowledged → responded → in consultation →
 closed; each step is an exchange message (``incident.notify``, ``.ack``,
-``.respond``, ``.consult``, ``.close``) with a JSON body checked strictly.
-Both nodes keep the incident under one id, the notification's envelope id,
-and the timeline names for each step the message that proves it. A close is
-countersigned by the other node automatically: it answers with an
-``incident.close`` that confirms it.
+``.respond``, ``.consult``, ``.close``) with a JSON body checked strictly
+(``vigil.cooperation.incident_bodies``). Both nodes keep the incident under
+one id, the notification's envelope id, and the timeline names for each step
+the message that proves it. A close is countersigned by the other node
+automatically: it answers with an ``incident.close`` that confirms it.
 
 Each step is dated by the clock of the node that took it (``at`` in the
 body, signed with it), so an acknowledgement carried for days in a bundle
@@ -17,159 +17,39 @@ next contact each time another interval passes.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any
 
-import stix2
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 from sqlalchemy import Connection, and_, func, insert, select, update
-from stix2.exceptions import STIXError
 
 from vigil.cooperation import tables
 from vigil.cooperation.agreements import Agreement, CooperationError, covering, find
 from vigil.cooperation.clock import Clock, system_clock
+from vigil.cooperation.incident_bodies import (
+    Ack,
+    Body,
+    Close,
+    Consult,
+    Content,
+    Details,
+    Notify,
+    Respond,
+    Step,
+    parse_body,
+    problems,
+)
 from vigil.exchange.envelope import TLP, Envelope
 from vigil.exchange.identity import NodeKeys
 from vigil.exchange.mailbox import MAX_CLOCK_SKEW, Handler, Mailbox, Received, Reply
 from vigil.exchange.tables import messages
 from vigil.store.store import as_utc
 
-UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 SEVERITIES = ("low", "medium", "high", "critical")
 STATUSES = ("notified", "acknowledged", "responded", "in consultation", "closed")
 NOTIFY, ACK, RESPOND, CONSULT, CLOSE = "incident.notify", "incident.ack", "incident.respond", "incident.consult", "incident.close"
-
-
-# -- message bodies -------------------------------------------------------------
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class Attachment(_Body):
-    name: str = Field(min_length=1, max_length=255)
-    media_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=255)
-    data: str  # base64
-
-    @field_validator("data")
-    @classmethod
-    def _base64(cls, value: str) -> str:
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("not valid base64") from None
-        return value
-
-
-class Content(_Body):
-    """What a person writes: text, technical indicators as STIX 2.1 objects, attachments."""
-
-    text: str = Field(default="", max_length=100_000)
-    indicators: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
-    attachments: list[Attachment] = Field(default_factory=list, max_length=100)
-
-    @field_validator("indicators")
-    @classmethod
-    def _stix(cls, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for position, data in enumerate(objects):
-            try:
-                stix2.parse(data, allow_custom=False, version="2.1")
-            except (STIXError, ValueError, TypeError, KeyError) as error:
-                raise ValueError(f"indicator {position} is not a valid STIX 2.1 object: {error}") from None
-        return objects
-
-    @model_validator(mode="after")
-    def _something(self) -> Content:
-        if not (self.text.strip() or self.indicators or self.attachments):
-            raise ValueError("empty: give a text, indicators or attachments")
-        return self
-
-
-class Details(Content):
-    """A notification's content: also where and when it happened."""
-
-    place: str = Field(default="", max_length=500)
-    occurred_at: AwareDatetime | None = None
-
-
-class Notify(Details):
-    category: Literal["ict", "air", "sea", "other"]
-    severity: Literal["low", "medium", "high", "critical"]
-    title: str = Field(min_length=1, max_length=200)
-    at: AwareDatetime
-
-
-class _Step(_Body):
-    incident: str = Field(pattern=UUID)
-    at: AwareDatetime
-
-
-class Ack(_Step):
-    note: str = Field(default="", max_length=10_000)
-
-
-class Respond(_Step, Content):
-    pass
-
-
-class Consult(_Step, Content):
-    pass
-
-
-class Close(_Step):
-    """A close with its note, or (with ``confirms``) the other node's countersignature of one."""
-
-    note: str = Field(default="", max_length=10_000)
-    confirms: str | None = Field(default=None, pattern=UUID)
-
-
-BODIES: dict[str, type[_Body]] = {NOTIFY: Notify, ACK: Ack, RESPOND: Respond, CONSULT: Consult, CLOSE: Close}
-M = TypeVar("M", bound=_Body)
-C = TypeVar("C", bound=Content)
-
-
-def _problems(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
-
-
-def parse_body(model: type[M], data: bytes | str, what: str) -> M:
-    try:
-        return model.model_validate_json(data)
-    except ValidationError as error:
-        raise CooperationError(f"{what}: {_problems(error)}") from None
-
-
-def read_content(data: bytes, source: str, model: type[C] = Content) -> C:
-    """A --body file: plain text; or JSON with ``text``, ``indicators`` and
-    ``attachments`` (and for a notification ``place``, ``occurred_at``);
-    or a STIX 2.1 bundle or object, taken as the indicators."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CooperationError(f"{source}: not UTF-8 text; give text, or JSON with text, indicators and attachments") from None
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        parsed = None
-    if not isinstance(parsed, dict):
-        return parse_body(model, json.dumps({"text": text.strip()}), source)
-    if "type" in parsed and "id" in parsed:
-        objects = parsed.get("objects") if parsed["type"] == "bundle" else [parsed]
-        return parse_body(model, json.dumps({"indicators": objects}), source)
-    return parse_body(model, text, source)
+BODIES: dict[str, type[Body]] = {NOTIFY: Notify, ACK: Ack, RESPOND: Respond, CONSULT: Consult, CLOSE: Close}
 
 
 # -- records --------------------------------------------------------------------
@@ -371,7 +251,7 @@ def handlers(clock: Clock = system_clock) -> dict[str, Handler]:
     def on_step(conn: Connection, received: Received) -> list[Reply]:
         type, sender = received.message.type, received.message.partner
         body = parse_body(BODIES[type], received.body, type)
-        assert isinstance(body, _Step)
+        assert isinstance(body, Step)
         now = clock()
         incident = _load(conn, body.incident, now)
         if incident is None:
@@ -431,7 +311,7 @@ class Incidents:
                 occurred_at=details.occurred_at, **_fields(details),
             )
         except ValidationError as error:
-            raise CooperationError(f"incident notification: {_problems(error)}") from None
+            raise CooperationError(f"incident notification: {problems(error)}") from None
         with self.engine.connect() as conn:
             agreement = covering(conn, to, category)
 

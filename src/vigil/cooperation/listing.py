@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from vigil.cooperation.proposal_drafts import Draft
 from vigil.cooperation.proposal_tables import proposals as proposal_rows
-from vigil.cooperation.proposals import Draft, record_listing, submitted
+from vigil.cooperation.proposals import record_listing, submitted
 from vigil.model import Entry
 from vigil.screening import Query, Screener
 from vigil.screening.query import Hit

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from vigil.cooperation import tables
 from vigil.cooperation.agreements import CooperationError, find
 from vigil.cooperation.clock import Clock, system_clock
-from vigil.cooperation.incidents import UUID, parse_body
+from vigil.cooperation.incident_bodies import UUID, parse_body
 from vigil.exchange.envelope import Envelope
 from vigil.exchange.identity import NodeKeys
 from vigil.exchange.mailbox import MAX_CLOCK_SKEW, Handler, Mailbox, Received, Reply

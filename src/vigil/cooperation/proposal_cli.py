@@ -11,7 +11,8 @@ from rich.table import Table
 
 from vigil.console import JsonOption, err, out, passphrase, print_json
 from vigil.cooperation.listing import Listing
-from vigil.cooperation.proposals import Draft, Outcome, Proposal, Proposals
+from vigil.cooperation.proposal_drafts import Draft
+from vigil.cooperation.proposals import Outcome, Proposal, Proposals
 from vigil.exchange.cli import BundleOption, open_mailbox
 from vigil.exchange.identity import NodeKeys
 from vigil.exchange.outbound import dispatch

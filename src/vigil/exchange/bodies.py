@@ -165,7 +165,7 @@ def _parse_stix(type: str, obj: Any, index: int | None) -> dict[str, Any]:
         raise BodyError(f"{type}: {_where(index, obj)}a bundle inside a bundle")
     try:
         parsed = stix2.parse(obj, allow_custom=False, version="2.1")
-    except (STIXError, ValueError, TypeError) as exc:
+    except (STIXError, ValueError, TypeError, AttributeError, KeyError) as exc:  # stix2 fails in several ways on odd input
         raise BodyError(f"{type}: {_where(index, obj)}not a valid STIX 2.1 object: {exc}") from None
     return json.loads(parsed.serialize())
 
