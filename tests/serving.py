@@ -98,6 +98,7 @@ def served_node_with_partner(folder: Path) -> Iterator[tuple[RunningServer, Node
     a.init(NODE_PASSPHRASE, "A")
     b.init(NODE_PASSPHRASE, "B")
     a.add_partner(b.identity())
-    with running_server(a_url, folder, env={"VIGIL_PASSPHRASE": NODE_PASSPHRASE}) as server:
+    # No pings of its own: the tests count the messages exchanged.
+    with running_server(a_url, folder, env={"VIGIL_PASSPHRASE": NODE_PASSPHRASE, "VIGIL_PING_HOURS": "0"}) as server:
         b.add_partner(a.identity(), address=server.url)
         yield server, b

@@ -101,3 +101,16 @@ def test_vigil_ping_and_ping_report(tmp_path):
     [answered] = json.loads(vigil(db["A"], "ping", "report", "--json").stdout)
     assert (answered["answered_in_time"], answered["waiting"]) == (1, 0) and answered["last_answer_at"]
     assert "no partner named 'Z'" in vigil(db["A"], "ping", "Z", ok=False).stderr
+
+
+def test_a_running_node_pings_partners_it_has_agreements_with_once_per_interval(nodes, clock):
+    a = nodes["A"]
+    agree(a, "B", ack="1h")
+    every = timedelta(hours=24)
+    assert [e.header.recipients for e in a.pings.ping_due(a.keys, every)] == [(nodes["B"].keys.public.signing_public,)]
+    clock.advance(hours=23)
+    assert a.pings.ping_due(a.keys, every) == []  # C has no agreement; B was pinged 23 hours ago
+    clock.advance(hours=1)
+    assert len(a.pings.ping_due(a.keys, every)) == 1
+    assert reachability(a, "B")["sent"] == 2 and reachability(a, "C")["sent"] == 0
+

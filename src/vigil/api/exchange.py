@@ -1,15 +1,18 @@
 """The node's side of the partner exchange in a running service: its keys,
 opened once at start with VIGIL_PASSPHRASE, its mailbox, and a thread that
-retries deliveries to partners that were offline."""
+retries deliveries to partners that were offline and pings the points of
+contact of partners it has agreements with."""
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from vigil.cooperation.pings import Pings
 from vigil.exchange.identity import IdentityError, NodeKeys
 from vigil.exchange.mailbox import Mailbox
 from vigil.exchange.node import Node, NodeError
@@ -20,9 +23,10 @@ log = logging.getLogger("vigil.exchange")
 
 
 class NodeExchange:
-    def __init__(self, engine: Engine, delivery_seconds: float) -> None:
+    def __init__(self, engine: Engine, delivery_seconds: float, ping_every: timedelta | None) -> None:
         self.mailbox = Mailbox(Node(engine), all_handlers())
         self.delivery_seconds = delivery_seconds
+        self.ping_every = ping_every
         self.keys: NodeKeys | None = None
         self.problem = ""
         self._stop = threading.Event()
@@ -54,6 +58,8 @@ class NodeExchange:
     def _deliver_loop(self) -> None:
         while not self._stop.wait(self.delivery_seconds):
             try:
+                if self.ping_every:
+                    Pings(self.mailbox).ping_due(self.required_keys(), self.ping_every)
                 report = deliver_pending(self.mailbox, self.required_keys(), due_only=True)
                 if report != "nothing waiting":
                     log.info("delivery: %s", report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -29,6 +30,7 @@ class Settings:
     max_inbox: int = 64 * MIB  # envelopes delivered by a partner node in one request
     poll_seconds: float = 2.0  # how often each worker looks for new list versions
     delivery_seconds: float = 15.0  # how often messages waiting for offline partners are retried
+    ping_hours: float = 24.0  # how often partners with an agreement are pinged (0: never)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,6 +43,7 @@ class Settings:
             max_inbox=int(env.get("VIGIL_MAX_INBOX", 64 * MIB)),
             poll_seconds=float(env.get("VIGIL_POLL_SECONDS", 2.0)),
             delivery_seconds=float(env.get("VIGIL_DELIVERY_SECONDS", 15.0)),
+            ping_hours=float(env.get("VIGIL_PING_HOURS", 24.0)),
         )
 
 
@@ -54,7 +57,8 @@ class Service:
         self.audit = AuditTrail(self.store.writer, settings.audit_queries)
         self.audit_writer = AuditWriter(self.audit)
         self.live = LiveScreener(self.store, settings.poll_seconds)
-        self.exchange = NodeExchange(self.store.writer, settings.delivery_seconds)
+        ping_every = timedelta(hours=settings.ping_hours) if settings.ping_hours > 0 else None
+        self.exchange = NodeExchange(self.store.writer, settings.delivery_seconds, ping_every)
 
     def start(self) -> None:
         self.live.start()

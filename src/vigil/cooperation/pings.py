@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from vigil.cooperation import tables
 from vigil.cooperation.agreements import CooperationError, find
@@ -111,6 +111,15 @@ class Pings:
                 id=envelope.header.id, partner=partner, sent_at=sent_at, due_at=answer_due(conn, partner, sent_at)))
 
         return self.mailbox.send(keys, [partner], PING, Ping(at=sent_at).model_dump_json().encode(), TLP, on_stored=stored)
+
+    def ping_due(self, keys: NodeKeys, every: timedelta) -> list[Envelope]:
+        """Ping each active partner with an agreement that was not pinged for ``every``
+        (what a running node does by itself, so that points of contact stay tested)."""
+        now = as_utc(self.clock())
+        with self.engine.connect() as conn:
+            last = dict(conn.execute(select(tables.pings.c.partner, func.max(tables.pings.c.sent_at)).group_by(tables.pings.c.partner)).all())
+            agreed = {p.name for p in self.mailbox.node.partners() if p.active and find(conn, p.name)}
+        return [self.ping(keys, name) for name in sorted(agreed) if name not in last or as_utc(last[name]) <= now - every]
 
     def report(self) -> list[Reachability]:
         """For every partner (and any pinged before it was removed), how its pings were answered."""
