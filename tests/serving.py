@@ -94,7 +94,7 @@ def served_node_with_partner(folder: Path) -> Iterator[tuple[RunningServer, Node
     """Node A served over HTTP with its keys open, and node B (for the test's own
     process) as its partner, knowing A's address."""
     a_url, b_url = f"sqlite:///{folder / 'A.db'}", f"sqlite:///{folder / 'B.db'}"
-    a, b = Node(make_engine(a_url)), Node(make_engine(b_url))
+    a, b = Node(make_engine(a_url, serialized=True)), Node(make_engine(b_url, serialized=True))
     a.init(NODE_PASSPHRASE, "A")
     b.init(NODE_PASSPHRASE, "B")
     a.add_partner(b.identity())

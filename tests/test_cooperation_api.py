@@ -252,7 +252,7 @@ def test_unknown_ids_and_bad_paths(served):
 
 def test_a_node_without_its_exchange_answers_409_naming_why(tmp_path):
     url = f"sqlite:///{tmp_path / 'lone.db'}"
-    Node(make_engine(url)).init(PASSPHRASE, "lone")
+    Node(make_engine(url, serialized=True)).init(PASSPHRASE, "lone")
     with running_server(url, tmp_path, env={"VIGIL_PASSPHRASE": ""}) as server, server.client("liaison") as client:
         for method, path in (("GET", "/incidents"), ("GET", "/agreements"), ("POST", "/pings/B"), ("GET", "/proposals")):
             answer = client.request(method, path)

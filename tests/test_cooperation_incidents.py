@@ -72,7 +72,7 @@ def make_nodes(tmp_path: Path, clock: Clock, names: str = "ABC") -> dict[str, Si
     handlers = {**all_handlers(), **{type: with_receipt(handler) for type, handler in ours.items()}}
     made = {}
     for name in names:
-        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}"))
+        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}", serialized=True))
         node.init(PASSPHRASE, name)
         mailbox = Mailbox(node, handlers)
         made[name] = Side(name, mailbox, Incidents(mailbox, clock), Agreements(node, clock), Pings(mailbox, clock))
@@ -453,7 +453,7 @@ def test_over_https_on_loopback_an_incident_is_acknowledged_and_a_ping_answered(
     from vigil.exchange.transport import deliver_pending
 
     a_url = f"sqlite:///{tmp_path / 'A.db'}"
-    a = Node(make_engine(a_url))
+    a = Node(make_engine(a_url, serialized=True))
     a.init(PASSPHRASE, "A")
     b = make_nodes(tmp_path, Clock(system_clock()), "B")["B"]  # dated as A's served node dates
     a.add_partner(b.mailbox.node.identity())

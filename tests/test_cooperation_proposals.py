@@ -49,7 +49,7 @@ def nodes(tmp_path) -> dict[str, Proposals]:
     """Nodes A, B and C in their own SQLite files; A is partner of B and of C, B and C do not know each other."""
     made = {}
     for name in "ABC":
-        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}"))
+        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}", serialized=True))
         node.init(PASSPHRASE, name)
         made[name] = Proposals(Mailbox(node, all_handlers()))
     for one, other in (("A", "B"), ("B", "A"), ("A", "C"), ("C", "A")):
@@ -356,9 +356,9 @@ def test_over_the_network_a_served_node_co_sponsors(tmp_path):
     """B (here) leads and delivers to A's `vigil serve`; A signs with the command line, and B collects A's
     signature in the answer to its next delivery (A has no address for B)."""
     a_url = f"sqlite:///{tmp_path / 'A.db'}"
-    a_node = Node(make_engine(a_url))
+    a_node = Node(make_engine(a_url, serialized=True))
     a_node.init(PASSPHRASE, "A")
-    b = Proposals(Mailbox(Node(make_engine(f"sqlite:///{tmp_path / 'B.db'}")), all_handlers()))
+    b = Proposals(Mailbox(Node(make_engine(f"sqlite:///{tmp_path / 'B.db'}", serialized=True)), all_handlers()))
     b.mailbox.node.init(PASSPHRASE, "B")
     a_node.add_partner(b.mailbox.node.identity())
     with running_server(a_url, tmp_path, env={"VIGIL_PASSPHRASE": PASSPHRASE}) as server:

@@ -19,7 +19,7 @@ PASSPHRASE = "correct-horse-battery"
 
 
 def node(path: Path, name: str) -> Node:
-    made = Node(make_engine(f"sqlite:///{path / (name + '.db')}"))
+    made = Node(make_engine(f"sqlite:///{path / (name + '.db')}", serialized=True))
     made.init(PASSPHRASE, name)
     return made
 
@@ -44,9 +44,9 @@ def test_a_node_is_made_once_with_a_real_passphrase(tmp_path):
     with pytest.raises(NodeError, match="already holds a node"):
         a.init(PASSPHRASE)
     with pytest.raises(NodeError, match="at least 8"):
-        Node(make_engine(f"sqlite:///{tmp_path / 'B.db'}")).init("short")
+        Node(make_engine(f"sqlite:///{tmp_path / 'B.db'}", serialized=True)).init("short")
     with pytest.raises(NodeError, match="no node yet"):
-        Node(make_engine(f"sqlite:///{tmp_path / 'C.db'}")).identity()
+        Node(make_engine(f"sqlite:///{tmp_path / 'C.db'}", serialized=True)).identity()
 
 
 def test_identity_documents_round_trip_and_carry_a_checked_fingerprint(tmp_path):

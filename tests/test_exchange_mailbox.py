@@ -28,7 +28,7 @@ SECRET = b"meeting point moved to the old customs house"
 def nodes(tmp_path) -> dict[str, Mailbox]:
     made = {}
     for name in "ABCD":
-        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}"))
+        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}", serialized=True))
         node.init(PASSPHRASE, name)
         made[name] = Mailbox(node, all_handlers())
     for one, other in (("A", "B"), ("B", "A"), ("A", "C"), ("C", "A"), ("D", "B")):

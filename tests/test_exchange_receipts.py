@@ -27,7 +27,7 @@ PASSPHRASE = "correct-horse-battery"
 def nodes(tmp_path) -> dict[str, Mailbox]:
     made = {}
     for name in "ABC":
-        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}"))
+        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}", serialized=True))
         node.init(PASSPHRASE, name)
         made[name] = Mailbox(node, all_handlers())
     for one in "ABC":
@@ -169,7 +169,7 @@ def test_concurrent_deliveries_keep_one_log_order(store_url, tmp_path):
     a.node.init(PASSPHRASE, "A")
     senders = {}
     for name in "BC":
-        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}"))
+        node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}", serialized=True))
         node.init(PASSPHRASE, name)
         node.add_partner(a.node.identity())
         a.node.add_partner(node.identity())

@@ -116,9 +116,10 @@ class Pings:
         """Ping each active partner with an agreement that was not pinged for ``every``
         (what a running node does by itself, so that points of contact stay tested)."""
         now = as_utc(self.clock())
-        with self.engine.connect() as conn:
+        active = [p.name for p in self.mailbox.node.partners() if p.active]
+        with self.engine.connect() as conn:  # one connection at a time: a node's engine may lock on reads too
             last = dict(conn.execute(select(tables.pings.c.partner, func.max(tables.pings.c.sent_at)).group_by(tables.pings.c.partner)).all())
-            agreed = {p.name for p in self.mailbox.node.partners() if p.active and find(conn, p.name)}
+            agreed = {name for name in active if find(conn, name)}
         return [self.ping(keys, name) for name in sorted(agreed) if name not in last or as_utc(last[name]) <= now - every]
 
     def report(self) -> list[Reachability]:
