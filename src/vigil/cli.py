@@ -324,6 +324,7 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     tls_cert: Annotated[Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM); partners deliver here.")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="The certificate's private key (PEM).")] = None,
+    relay: Annotated[bool, typer.Option("--relay", help="Also hold envelopes partners hand over for other partners.")] = False,
 ) -> None:
     """Run the HTTP service: screening, lists, and the partner exchange (OpenAPI docs at /docs).
 
@@ -346,6 +347,8 @@ def serve_command(
     if not store.versions():
         err.print("[yellow]warning:[/yellow] no lists stored yet; /readyz answers 503 until one is imported")
     os.environ.update({"VIGIL_DB": ctx.obj, "VIGIL_AUDIT_QUERIES": audit_queries})
+    if relay:
+        os.environ["VIGIL_RELAY"] = "1"
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-metrics-")
     try:

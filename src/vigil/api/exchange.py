@@ -23,10 +23,11 @@ log = logging.getLogger("vigil.exchange")
 
 
 class NodeExchange:
-    def __init__(self, engine: Engine, delivery_seconds: float, ping_every: timedelta | None) -> None:
+    def __init__(self, engine: Engine, delivery_seconds: float, ping_every: timedelta | None, relay: bool) -> None:
         self.mailbox = Mailbox(Node(engine), all_handlers())
         self.delivery_seconds = delivery_seconds
         self.ping_every = ping_every
+        self.relay = relay
         self.keys: NodeKeys | None = None
         self.problem = ""
         self._stop = threading.Event()

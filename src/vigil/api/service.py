@@ -31,6 +31,7 @@ class Settings:
     poll_seconds: float = 2.0  # how often each worker looks for new list versions
     delivery_seconds: float = 15.0  # how often messages waiting for offline partners are retried
     ping_hours: float = 24.0  # how often partners with an agreement are pinged (0: never)
+    relay: bool = False  # hold envelopes partners hand over for other partners, until they collect them
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
             poll_seconds=float(env.get("VIGIL_POLL_SECONDS", 2.0)),
             delivery_seconds=float(env.get("VIGIL_DELIVERY_SECONDS", 15.0)),
             ping_hours=float(env.get("VIGIL_PING_HOURS", 24.0)),
+            relay=env.get("VIGIL_RELAY", "") in ("1", "true", "yes"),
         )
 
 
@@ -58,7 +60,7 @@ class Service:
         self.audit_writer = AuditWriter(self.audit)
         self.live = LiveScreener(self.store, settings.poll_seconds)
         ping_every = timedelta(hours=settings.ping_hours) if settings.ping_hours > 0 else None
-        self.exchange = NodeExchange(self.store.writer, settings.delivery_seconds, ping_every)
+        self.exchange = NodeExchange(self.store.writer, settings.delivery_seconds, ping_every, settings.relay)
 
     def start(self) -> None:
         self.live.start()

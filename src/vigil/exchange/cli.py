@@ -55,13 +55,17 @@ def partner_add(
     name: Annotated[str | None, typer.Option(help="What to call the partner here (default: its own name).")] = None,
     fingerprint: Annotated[str | None, typer.Option(help="The fingerprint the partner read out; the file must match it.")] = None,
     address: Annotated[str | None, typer.Option(help="Its node's HTTPS address (https://host:port), to deliver to.")] = None,
+    via: Annotated[str | None, typer.Option(help="Reach it through this partner's relay instead.")] = None,
 ) -> None:
     """Add a partner node from its identity document."""
     try:
         text = identity_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise typer.BadParameter(f"{identity_file}: {error}") from None
-    partner = open_node(ctx).add_partner(PublicIdentity.from_json(text, str(identity_file)), name, fingerprint, address)
+    node = open_node(ctx)
+    partner = node.add_partner(PublicIdentity.from_json(text, str(identity_file)), name, fingerprint, address)
+    if via:
+        partner = node.set_relay(partner.name, via)
     out.print(f"added partner {partner.name!r}, fingerprint {partner.identity.fingerprint}")
     if fingerprint is None:
         out.print("[yellow]check this fingerprint with the partner over another channel[/yellow]")
@@ -82,6 +86,17 @@ def partner_address(
     """Set where a partner's node receives messages over HTTPS."""
     partner = open_node(ctx).set_address(name, address)
     out.print(f"partner {partner.name!r} receives at {partner.address}")
+
+
+@partner_app.command("relay")
+def partner_relay(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The partner's name here.")],
+    relay: Annotated[str | None, typer.Argument(help="The partner whose relay carries its messages; none: directly.")] = None,
+) -> None:
+    """Reach a partner through another partner's relay (`vigil serve --relay` there), or directly again."""
+    partner = open_node(ctx).set_relay(name, relay)
+    out.print(f"partner {partner.name!r} is reached " + (f"through {partner.relay!r}'s relay" if partner.relay else "directly"))
 
 
 @partner_app.command("revoke")

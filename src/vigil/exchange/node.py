@@ -28,6 +28,7 @@ class Partner:
     id: int
     identity: PublicIdentity
     address: str | None  # https://host:port of its node, for delivery over HTTPS
+    relay: str | None  # the partner (a relay) through which it is reached instead
     added_at: datetime
     revoked_at: datetime | None
 
@@ -47,6 +48,7 @@ class Partner:
             "signing_key": self.identity.signing_public,
             "encryption_key": self.identity.encryption_public,
             "address": self.address,
+            "relay": self.relay,
             "added_at": self.added_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
         }
@@ -54,7 +56,7 @@ class Partner:
 
 def _partner(row: Any) -> Partner:
     identity = PublicIdentity(row.name, row.signing_public, row.encryption_public)
-    return Partner(row.id, identity, row.address, as_utc(row.added_at), as_utc(row.revoked_at) if row.revoked_at else None)
+    return Partner(row.id, identity, row.address, row.relay, as_utc(row.added_at), as_utc(row.revoked_at) if row.revoked_at else None)
 
 
 class Node:
@@ -148,6 +150,15 @@ class Node:
         partner = self.partner(name)
         with self.engine.begin() as conn:
             conn.execute(update(partners).where(partners.c.id == partner.id).values(address=_checked_address(address)))
+        return self.partner(name)
+
+    def set_relay(self, name: str, relay: str | None) -> Partner:
+        """Reach a partner through another partner's relay (None: directly)."""
+        partner = self.partner(name)
+        if relay is not None and (relay == name or self.partner(relay).relay):
+            raise NodeError(f"{relay!r} cannot carry messages for {name!r}: a relay is reached directly")
+        with self.engine.begin() as conn:
+            conn.execute(update(partners).where(partners.c.id == partner.id).values(relay=relay))
         return self.partner(name)
 
     def revoke_partner(self, name: str) -> Partner:

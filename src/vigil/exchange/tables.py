@@ -37,6 +37,7 @@ partners = Table(
     Column("encryption_public", String(64), nullable=False),
     Column("fingerprint", String(100), nullable=False),
     Column("address", String(1024)),  # the partner node's HTTPS address, if it has one
+    Column("relay", String(100)),  # the partner through which it is reached instead, if any
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
 )
@@ -74,6 +75,19 @@ outbox = Table(
     Column("claim", String(32)),  # who is sending it now (a token), until claimed_until
     Column("claimed_until", DateTime(timezone=True)),
     Index("ix_exchange_outbox_pending", "delivered_at", "next_attempt_at"),
+)
+
+# On a relay: envelopes held for partners of the relay to collect. Still
+# sealed to their recipients; the relay can neither read nor alter them.
+relayed = Table(
+    "exchange_relayed",
+    metadata,
+    Column("envelope_id", String(36), primary_key=True),
+    Column("recipient", String(64), primary_key=True),  # the recipient's signing key
+    Column("sender", String(100), nullable=False),  # the partner who handed it over
+    Column("envelope", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("collected_at", DateTime(timezone=True)),
 )
 
 # Envelopes refused, and why: an attack leaves a trace.

@@ -140,39 +140,43 @@ def deliver_pending(mailbox: Mailbox, keys: NodeKeys, names: list[str] | None = 
     are asked for what waits for this node even when nothing goes to them.
     What happened, in words."""
     reports = []
-    for partner in mailbox.node.partners():
+    everyone = {p.name: p for p in mailbox.node.partners()}
+    for partner in everyone.values():
         if (names is not None and partner.name not in names) or not partner.active:
             continue
-        if not partner.address:
+        hop = everyone.get(partner.relay, partner) if partner.relay else partner  # the node contacted
+        if not hop.address:
             if count := queue.waiting(mailbox, partner.name):
                 reports.append(f"{count} waiting for {partner.name}, who has no address: `vigil partner address "
-                               f"{partner.name} URL`, or `vigil exchange export --to {partner.name} --bundle FILE`")
+                               f"{hop.name} URL`, or `vigil exchange export --to {partner.name} --bundle FILE`")
             continue
         waiting = queue.claim(mailbox, partner.name, due_only)
         if not waiting and due_only:
             continue
-        reached, report = _deliver_to(mailbox, keys, partner, waiting)
+        reached, report = _deliver_to(mailbox, keys, partner, hop, waiting)
         reports.append(report)
         # What came back (receipts) may have queued answers (countersignatures): they go at once.
         if reached and (answers := queue.claim(mailbox, partner.name)):
-            _deliver_to(mailbox, keys, partner, answers)
+            _deliver_to(mailbox, keys, partner, hop, answers)
     return "; ".join(reports) or "nothing waiting"
 
 
-def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: list[Envelope]) -> tuple[bool, str]:
-    """Whether the partner was reached, and what happened."""
+def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, hop: Partner, waiting: list[Envelope]) -> tuple[bool, str]:
+    """Deliver to ``partner`` through ``hop`` (itself, or its relay): whether
+    the hop was reached, and what happened."""
     delivered = answered = 0
+    via = hop.address if hop is partner else f"relay {hop.name} at {hop.address}"
     try:
         for batch in _batches(waiting):
-            answer = _post(partner, keys, [e.to_dict() for e in batch])
+            answer = _post(hop, keys, [e.to_dict() for e in batch])
             taken = {r.get("id") for r in answer.get("results", []) if r.get("accepted") or r.get("already_received")}
-            queue.mark_delivered(mailbox, [e.header.id for e in batch if e.header.id in taken], partner.name, partner.address)
+            queue.mark_delivered(mailbox, [e.header.id for e in batch if e.header.id in taken], partner.name, via)
             for problem in (r for r in answer.get("results", []) if r.get("id") not in taken):
                 queue.failed(mailbox, [problem.get("id")], partner.name, f"refused: {problem.get('error')}")
             delivered += len(taken)
             for data in answer.get("envelopes", []):
                 try:
-                    mailbox.receive(data, f"answer from {partner.address}", keys)
+                    mailbox.receive(data, f"answer from {hop.address}", keys)
                     answered += 1
                 except EnvelopeError:
                     pass  # recorded among the refusals
@@ -180,7 +184,7 @@ def _deliver_to(mailbox: Mailbox, keys: NodeKeys, partner: Partner, waiting: lis
         queue.failed(mailbox, [e.header.id for e in waiting[delivered:]], partner.name, str(error) or error.__class__.__name__)
         return False, f"{partner.name} not reached ({error.__class__.__name__}: {error}); {len(waiting) - delivered} kept queued for retry"
     took = f", took {answered} messages in answer" if answered else ""
-    return True, f"delivered {delivered} to {partner.name} at {partner.address}{took}"
+    return True, f"delivered {delivered} to {partner.name} at {via}{took}"
 
 
 def _batches(waiting: list[Envelope]) -> list[list[Envelope]]:

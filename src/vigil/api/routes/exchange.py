@@ -17,7 +17,7 @@ from vigil.api.errors import field_error
 from vigil.api.exchange import NodeExchange
 from vigil.api.schemas import Strict, Text
 from vigil.api.service import Service, service
-from vigil.exchange import bodies, queue, receipts, sharing
+from vigil.exchange import bodies, queue, receipts, relay, sharing
 from vigil.exchange.envelope import TLP, EnvelopeError
 from vigil.exchange.mailbox import Mailbox, ReplayError
 from vigil.exchange.node import NodeError
@@ -70,6 +70,10 @@ def _take(exchange: NodeExchange, headers: Any, body: bytes | None, client: str,
     for data in envelopes:
         envelope_id = data.get("header", {}).get("id") if isinstance(data, dict) else None
         try:
+            if exchange.relay and _addressed_elsewhere(data, keys.public.signing_public):
+                relay.hold(mailbox, partner, data)
+                results.append({"id": envelope_id, "accepted": True, "relayed": True})
+                continue
             mailbox.receive(data, f"{client} ({partner.name})", keys)
             results.append({"id": envelope_id, "accepted": True})
         except ReplayError as error:
@@ -78,7 +82,13 @@ def _take(exchange: NodeExchange, headers: Any, body: bytes | None, client: str,
             results.append({"id": envelope_id, "accepted": False, "error": str(error)})
     waiting = queue.claim(mailbox, partner.name)
     queue.mark_delivered(mailbox, [e.header.id for e in waiting], partner.name, f"answer to {client}")
-    return _answer(exchange, signature, 200, {"results": results, "envelopes": [e.to_dict() for e in waiting]})
+    held = relay.collect(mailbox, partner) if exchange.relay else []
+    return _answer(exchange, signature, 200, {"results": results, "envelopes": [e.to_dict() for e in waiting] + held})
+
+
+def _addressed_elsewhere(data: Any, me: str) -> bool:
+    recipients = data.get("header", {}).get("recipients") if isinstance(data, dict) else None
+    return isinstance(recipients, list) and me not in recipients
 
 
 @router.post(
