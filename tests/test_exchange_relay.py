@@ -22,7 +22,7 @@ def test_a_relay_carries_sealed_messages_and_receipts_it_cannot_read(tmp_path):
         node = Node(make_engine(f"sqlite:///{tmp_path / (name + '.db')}", serialized=True))
         node.init(PASSPHRASE, name)
         nodes[name] = node
-    a, b, r = nodes["A"], nodes["B"], nodes["R"]
+    a, b = nodes["A"], nodes["B"]
     for one, other in (("A", "B"), ("B", "A"), ("A", "R"), ("B", "R"), ("R", "A"), ("R", "B")):
         nodes[one].add_partner(nodes[other].identity())
     env = {"VIGIL_PASSPHRASE": PASSPHRASE, "VIGIL_PING_HOURS": "0"}
