@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import.py
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/exchange.py
 	@command -v wrk >/dev/null || { echo "benchmarks/http_service.py needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python benchmarks/http_service.py
 
