@@ -265,10 +265,10 @@ def test_agreements_refuse_what_cannot_be_agreed(nodes):
         agree(a, "Z")
     with pytest.raises(CooperationError, match="cannot be due before the acknowledgement"):
         agree(a, "B", ack="1d", respond="4h")
-    assert a.agreements.list() == []
+    assert a.agreements.all() == []
     agree(a, "B", respond="1d", hours=WorkingHours.parse("Mon-Fri 09:00-18:00 Europe/Moscow"), escalation=["duty", "head"])
     agree(a, "B", respond="2d")  # agreed again: replaced
-    [agreement] = a.agreements.list()
+    [agreement] = a.agreements.all()
     assert agreement.to_dict() | {"updated_at": None} == {
         "partner": "B", "category": "ict", "ack": "4h", "respond": "2d", "resolve": None, "keep_in_loop": None,
         "hours": None, "escalation": [], "updated_at": None}
@@ -280,12 +280,12 @@ def test_a_category_no_agreement_covers_is_refused_on_sending_and_on_receipt(nod
     agree(b, "A")
     with pytest.raises(CooperationError, match="no agreement with 'B' covers category 'air'"):
         a.incidents.notify(a.keys, "B", "air", "high", "Close pass", details())
-    assert a.incidents.list() == [] and a.mailbox.outbox() == []
+    assert a.incidents.all() == [] and a.mailbox.outbox() == []
     agree(a, "B", "air")  # A thinks air is covered; B never agreed to it
     incident_id = a.incidents.notify(a.keys, "B", "air", "high", "Close pass", details()).header.id
     with pytest.raises(EnvelopeError, match="no agreement with 'A' covers category 'air'"):
         carry(a, b, tmp_path)
-    assert b.incidents.list() == [] and b.mailbox.inbox() == []
+    assert b.incidents.all() == [] and b.mailbox.inbox() == []
     assert incident_id in [r["envelope_id"] for r in b.mailbox.rejections()]
 
 
@@ -355,7 +355,7 @@ def test_malformed_notifications_are_refused_on_receipt(nodes, clock, tmp_path, 
     raw(a, "B", "incident.notify", body)
     with pytest.raises(EnvelopeError, match=problem):
         carry(a, b, tmp_path)
-    assert b.incidents.list() == []
+    assert b.incidents.all() == []
 
 
 def test_body_files_are_text_json_or_stix_and_bad_ones_are_named():

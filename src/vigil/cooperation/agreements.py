@@ -208,7 +208,7 @@ class Agreements:
             conn.execute(insert(tables.agreements).values(**row))
             return covering(conn, partner, category)
 
-    def list(self) -> list[Agreement]:
+    def all(self) -> list[Agreement]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tables.agreements).order_by(tables.agreements.c.partner, tables.agreements.c.category))
             return [_agreement(row) for row in rows]

@@ -78,7 +78,7 @@ def _agreements_table(agreements: list[Agreement]) -> Table:
 @agreement_app.command("list")
 def agreement_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The agreements with every partner."""
-    print_items(Agreements(open_node(ctx)).list(), _agreements_table, as_json)
+    print_items(Agreements(open_node(ctx)).all(), _agreements_table, as_json)
 
 
 # -- incidents ----------------------------------------------------------------------
@@ -134,7 +134,7 @@ def _incidents_table(incidents: list[Incident]) -> Table:
 @incident_app.command("list")
 def incident_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Incidents sent and received, with deadlines and what is overdue."""
-    print_items(Incidents(open_mailbox(ctx)).list(), _incidents_table, as_json)
+    print_items(Incidents(open_mailbox(ctx)).all(), _incidents_table, as_json)
 
 
 def _timeline_table(incident: Incident, events: list[Event]) -> Group:

@@ -342,7 +342,7 @@ class Incidents:
             raise CooperationError(f"no incident {incident_id!r} here; `vigil incident list`")
         return incident
 
-    def list(self) -> list[Incident]:
+    def all(self) -> list[Incident]:
         now = self.clock()
         with self.engine.connect() as conn:
             rows = conn.execute(select(tables.incidents).order_by(tables.incidents.c.notified_at))

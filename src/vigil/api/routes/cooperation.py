@@ -129,7 +129,7 @@ _AGREEMENT_FIELDS = (("the response", "respond"), ("the resolution", "resolve"))
 @router.get("/agreements", summary="The agreements with every partner")
 def list_agreements(svc: Service = Depends(service)) -> list[dict[str, Any]]:
     mailbox, _ = _exchange(svc)
-    return [a.to_dict() for a in Agreements(mailbox.node).list()]
+    return [a.to_dict() for a in Agreements(mailbox.node).all()]
 
 
 @router.post("/agreements", status_code=201, summary="Agree service levels with a partner for a category (replacing any before)")
@@ -192,7 +192,7 @@ class Closing(Strict):
 @router.get("/incidents", summary="Incidents sent and received, with deadlines and what is overdue")
 def list_incidents(svc: Service = Depends(service)) -> list[dict[str, Any]]:
     mailbox, _ = _exchange(svc)
-    return [i.to_dict() for i in Incidents(mailbox).list()]
+    return [i.to_dict() for i in Incidents(mailbox).all()]
 
 
 @router.post("/incidents/check", summary="Raise reminders for overdue steps and escalate those still overdue")
