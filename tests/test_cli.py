@@ -133,7 +133,7 @@ def test_killed_import_leaves_the_store_readable(tmp_path):
 
 
 @pytest.mark.skipif(not (ACCEPTANCE / "lists.sh").exists(), reason="shared acceptance checks not present")
-@pytest.mark.parametrize("check", ["lists.sh", "api.sh", "exchange.sh"])
+@pytest.mark.parametrize("check", ["lists.sh", "api.sh", "exchange.sh", "cooperation.sh"])
 def test_acceptance(check):
     result = subprocess.run(
         ["bash", str(ACCEPTANCE / check)],
