@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from vigil.api.keys import ApiKey
-from vigil.exchange.mailbox import Message
-from vigil.exchange.node import Partner
-from vigil.exchange.queue import Delivery
-from vigil.model import Entry
-from vigil.screening import Hit
-from vigil.store import Diff, HistoryStep, ListVersion
+if TYPE_CHECKING:  # the records shown: each command loads only what it shows
+    from vigil.api.keys import ApiKey
+    from vigil.exchange.mailbox import Message
+    from vigil.exchange.node import Partner
+    from vigil.exchange.queue import Delivery
+    from vigil.model import Entry
+    from vigil.screening import Hit
+    from vigil.store import Diff, HistoryStep, ListVersion
 
 
 def _day(version: ListVersion) -> str:

@@ -9,7 +9,6 @@ import binascii
 import json
 from typing import Any, Literal, TypeVar
 
-import stix2
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -19,9 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from stix2.exceptions import STIXError
-
 from vigil.cooperation.agreements import CooperationError
+from vigil.exchange.bodies import parse_stix
 
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -57,9 +55,9 @@ class Content(Body):
     def _stix(cls, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for position, data in enumerate(objects):
             try:
-                stix2.parse(data, allow_custom=False, version="2.1")
-            except (STIXError, ValueError, TypeError, KeyError, AttributeError) as error:  # "extensions": null
-                raise ValueError(f"indicator {position} is not a valid STIX 2.1 object: {error}") from None
+                parse_stix(data)
+            except ValueError as error:
+                raise ValueError(f"indicator {position} is {error}") from None
         return objects
 
     @model_validator(mode="after")

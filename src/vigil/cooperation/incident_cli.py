@@ -18,7 +18,8 @@ from vigil.cooperation.clock import format_duration, parse_duration
 from vigil.cooperation.incident_bodies import Content, Details, read_content
 from vigil.cooperation.incidents import SEVERITIES, Event, Incident, Incidents, Reminder
 from vigil.cooperation.pings import Pings, Reachability
-from vigil.exchange.cli import BundleOption, open_mailbox, open_node, read_body
+from vigil.exchange.cli import BundleOption, open_mailbox, read_body
+from vigil.exchange.node_cli import open_node
 from vigil.exchange.envelope import Envelope
 from vigil.exchange.identity import NodeKeys
 from vigil.exchange.outbound import dispatch

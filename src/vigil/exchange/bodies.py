@@ -17,6 +17,7 @@ requires exactly the message's marking on every object.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -25,7 +26,6 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import pycountry
-import stix2
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,9 +38,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-from stix2.exceptions import STIXError
-from stix2.properties import EnumProperty
-from stix2.registry import class_for_type
 
 from vigil.exchange.envelope import TLP, canonical
 
@@ -58,7 +55,6 @@ TLP_MARKING_IDS = {
     "RED": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
 }
 _TLP_BY_ID = {marking_id: tlp for tlp, marking_id in TLP_MARKING_IDS.items()}
-_TLP1_BY_ID = {m.id: m.name for m in (stix2.TLP_WHITE, stix2.TLP_GREEN, stix2.TLP_AMBER, stix2.TLP_RED)}
 
 # Limits on Vigil bodies (STIX bodies are bounded by the envelope's MAX_BODY only).
 NAME_MAX = 300
@@ -70,17 +66,38 @@ class BodyError(ValueError):
     """A body that is not valid for its type; the message names the type and the field."""
 
 
-def _register_tlp_extension() -> None:
-    """Teach stix2 the TLP 2.0 property extension, so ``tlp_2_0`` is checked rather than passed through."""
-    if class_for_type(TLP_EXTENSION, "2.1", "extensions") is not None:
-        return
+@functools.cache
+def _stix() -> Any:
+    """The stix2 library, taught the TLP 2.0 property extension (so that
+    ``tlp_2_0`` is checked rather than passed through). Loaded on first use:
+    importing it costs every command a fifth of a second."""
+    import stix2
+    from stix2.properties import EnumProperty
+    from stix2.registry import class_for_type
 
-    @stix2.v21.CustomExtension(TLP_EXTENSION, [("tlp_2_0", EnumProperty([t.lower() for t in TLP], required=True))])
-    class TLP20Marking:
-        extension_type = "property-extension"
+    if class_for_type(TLP_EXTENSION, "2.1", "extensions") is None:
+
+        @stix2.v21.CustomExtension(TLP_EXTENSION, [("tlp_2_0", EnumProperty([t.lower() for t in TLP], required=True))])
+        class TLP20Marking:
+            extension_type = "property-extension"
+
+    return stix2
 
 
-_register_tlp_extension()
+def parse_stix(obj: Any) -> Any:
+    """One STIX 2.1 object checked by stix2 (no custom content); ValueError naming the problem."""
+    stix2 = _stix()
+    try:
+        return stix2.parse(obj, allow_custom=False, version="2.1")
+    # stix2 fails in several ways on odd input ("extensions": null, "type": null)
+    except (stix2.exceptions.STIXError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise ValueError(f"not a valid STIX 2.1 object: {exc}") from None
+
+
+def _tlp1_name(marking_id: str) -> str | None:
+    """The name of a STIX built-in TLP 1.0 marking, by its id."""
+    stix2 = _stix()
+    return {m.id: m.name for m in (stix2.TLP_WHITE, stix2.TLP_GREEN, stix2.TLP_AMBER, stix2.TLP_RED)}.get(marking_id)
 
 
 def _check_tlp(tlp: str) -> None:
@@ -91,7 +108,7 @@ def _check_tlp(tlp: str) -> None:
 def tlp_marking(tlp: str) -> dict[str, Any]:
     """The OASIS TLP 2.0 marking-definition for ``tlp`` ("CLEAR" ... "RED"), as a STIX 2.1 JSON object."""
     _check_tlp(tlp)
-    marking = stix2.MarkingDefinition(
+    marking = _stix().MarkingDefinition(
         id=TLP_MARKING_IDS[tlp], created=TLP_CREATED, name=f"TLP:{tlp}",
         extensions={TLP_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": tlp.lower()}},
     )
@@ -164,9 +181,9 @@ def _parse_stix(type: str, obj: Any, index: int | None) -> dict[str, Any]:
     if obj.get("type") == "bundle":
         raise BodyError(f"{type}: {_where(index, obj)}a bundle inside a bundle")
     try:
-        parsed = stix2.parse(obj, allow_custom=False, version="2.1")
-    except (STIXError, ValueError, TypeError, AttributeError, KeyError) as exc:  # stix2 fails in several ways on odd input
-        raise BodyError(f"{type}: {_where(index, obj)}not a valid STIX 2.1 object: {exc}") from None
+        parsed = parse_stix(obj)
+    except ValueError as exc:
+        raise BodyError(f"{type}: {_where(index, obj)}{exc}") from None
     return json.loads(parsed.serialize())
 
 
@@ -204,8 +221,8 @@ def _is_stix_id(value: str, prefix: str) -> bool:
 def _wrong_marking(marking_id: str, tlp: str) -> str:
     if marking_id in _TLP_BY_ID:
         return f"marked TLP:{_TLP_BY_ID[marking_id]}, but the message is TLP:{tlp}"
-    if marking_id in _TLP1_BY_ID:
-        return f"marked with the TLP 1.0 {_TLP1_BY_ID[marking_id]}; Vigil bodies carry the TLP 2.0 marking (TLP:{tlp})"
+    if tlp1 := _tlp1_name(marking_id):
+        return f"marked with the TLP 1.0 {tlp1}; Vigil bodies carry the TLP 2.0 marking (TLP:{tlp})"
     return f"marking {marking_id} is not allowed; Vigil bodies carry only the TLP 2.0 marking (TLP:{tlp})"
 
 
@@ -258,7 +275,7 @@ def _text_note(text: str) -> dict[str, Any]:
     if not text.strip():
         raise BodyError("note: content: empty text")
     note_id = f"note--{uuid.uuid4()}"
-    return json.loads(stix2.Note(id=note_id, content=text, object_refs=[note_id]).serialize())
+    return json.loads(_stix().Note(id=note_id, content=text, object_refs=[note_id]).serialize())
 
 
 def _validate_stix(type: str, data: dict[str, Any], tlp: str) -> None:

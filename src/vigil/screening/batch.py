@@ -25,9 +25,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from vigil.screening.query import Hit, Query
 from vigil.screening.screener import DEFAULT_THRESHOLD, Screener
 from vigil.store import ListVersion
@@ -44,6 +41,15 @@ ROW_GROUP = 10_000  # hits per Parquet row group
 MAX_REPORTED = 1000  # skipped rows listed in the summary (all are counted)
 
 Progress = Callable[[int], None]
+
+
+def _arrow() -> tuple[Any, Any]:
+    """pyarrow and its Parquet module, loaded when a Parquet file is read or
+    written: importing them costs every other command a tenth of a second."""
+    import pyarrow
+    import pyarrow.parquet
+
+    return pyarrow, pyarrow.parquet
 
 
 class InputError(ValueError):
@@ -216,6 +222,7 @@ def _jsonl_rows(path: Path, warn: Callable[[str], None]) -> Iterator[tuple[int, 
 
 
 def _parquet_rows(path: Path, warn: Callable[[str], None]) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    pa, pq = _arrow()
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
@@ -282,6 +289,7 @@ class _ParquetWriter:
     """Row groups of ROW_GROUP hits; the file is readable once closed."""
 
     def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
+        pa, pq = _arrow()
         self.schema = pa.schema([(c, pa.float64() if c == "score" else pa.string()) for c in columns])
         self.writer = pq.ParquetWriter(path, self.schema)
         self.rows: list[dict[str, Any]] = []
@@ -293,6 +301,7 @@ class _ParquetWriter:
 
     def _flush(self) -> None:
         if self.rows:
+            pa, _ = _arrow()
             self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
             self.rows = []
 
@@ -322,6 +331,7 @@ def read_hits(path: Path | str) -> Iterator[dict[str, Any]]:
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        pa, pq = _arrow()
         try:
             for batch in pq.ParquetFile(path).iter_batches():
                 yield from batch.to_pylist()
