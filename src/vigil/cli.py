@@ -13,7 +13,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime, time
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -31,15 +31,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vigil import views
 from vigil.api import tables as api_tables
-from vigil.api.audit import AuditTrail
 from vigil.api.keys import ROLES, KeyRing
 from vigil.console import JsonOption, err, open_store, out, print_items, print_json
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
-from vigil.screening.batch import ScreenSummary, screen_file, summary_path
-from vigil.screening.rescreen import rescreen_file
 from vigil.store import ListVersion, Store, StoreError, import_path, resolve_url
-from vigil.update import update
 
+
+if TYPE_CHECKING:  # loaded by the commands that use them
+    from vigil.api.audit import AuditTrail
+    from vigil.screening.batch import ScreenSummary
 
 class LazyGroups(TyperGroup):
     """The command groups of the partner exchange and cooperation, each loaded
@@ -236,6 +236,8 @@ def screen_command(
     workers: WorkersOption = None,
 ) -> None:
     """Screen a file of names against the newest version of every stored list."""
+    from vigil.screening.batch import screen_file
+
     screener = _screener(ctx)
     with _progress("screening") as advance:
         summary = screen_file(screener, input, output, threshold, limit, workers, advance)
@@ -253,6 +255,8 @@ def rescreen_command(
     workers: WorkersOption = None,
 ) -> None:
     """After an import, screen only against entries added or amended since the previous version."""
+    from vigil.screening.rescreen import rescreen_file
+
     with _progress("re-screening") as advance:
         summary = rescreen_file(open_store(ctx), input, output, previous, threshold, limit, workers, advance)
     for change in summary.changes:
@@ -274,6 +278,8 @@ def _progress(label: str) -> Iterator[Callable[[int], None]]:
 
 
 def _report(summary: ScreenSummary, path: Path) -> None:
+    from vigil.screening.batch import summary_path
+
     versions = ", ".join(f"{v['source']} version {v['id']} ({v['published_on']})" for v in summary.versions)
     out.print(f"screened {summary.queries:,} rows against {versions} in {summary.seconds:.1f} s: "
               f"{summary.hits:,} hits written to {path}")
@@ -317,6 +323,8 @@ def update_command(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
             console=err, transient=True, disable=not err.is_terminal,
         ) as progress:
+            from vigil.update import update
+
             results = update(store, names or None, urls, progress, timeout, retries)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
@@ -423,6 +431,8 @@ app.add_typer(audit_app, name="audit")
 
 
 def _audit_trail(ctx: typer.Context) -> AuditTrail:
+    from vigil.api.audit import AuditTrail
+
     return AuditTrail(_api_store(ctx).engine)
 
 

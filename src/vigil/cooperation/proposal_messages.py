@@ -31,8 +31,8 @@ from vigil.cooperation.proposal_drafts import (
     Strict,
     problems,
 )
-from vigil.cooperation.proposal_tables import metadata
 from vigil.cooperation.proposal_tables import proposals as proposal_rows
+from vigil.cooperation.tables import ensure
 from vigil.cooperation.proposals import (
     COMMENT,
     MAX_SPONSORS,
@@ -174,7 +174,7 @@ def _from_sponsor(proposal: Proposal, sender: str, received: Received, act: str)
 
 def _take_share(conn: Connection, received: Received) -> None:
     """The whole proposal from its lead: held from now on under the same id, or brought up to date."""
-    metadata.create_all(conn)
+    ensure(conn)
     body: ShareMessage = _parse(ShareMessage, received)
     sender, me = received.header.sender, this_node(conn)[0]
     if body.lead != sender:
@@ -242,7 +242,7 @@ def _take_share(conn: Connection, received: Received) -> None:
 
 
 def _take_revision(conn: Connection, received: Received) -> None:
-    metadata.create_all(conn)
+    ensure(conn)
     body: ReviseMessage = _parse(ReviseMessage, received)
     proposal = load_held(conn, body.proposal)
     _from_lead(proposal, received.header.sender, received)
@@ -258,7 +258,7 @@ def _take_revision(conn: Connection, received: Received) -> None:
 
 
 def _take_comment(conn: Connection, received: Received) -> None:
-    metadata.create_all(conn)
+    ensure(conn)
     body: CommentMessage = _parse(CommentMessage, received)
     proposal = load_held(conn, body.proposal)
     _from_sponsor(proposal, received.header.sender, received, "comment")
@@ -272,7 +272,7 @@ def _take_comment(conn: Connection, received: Received) -> None:
 
 
 def _take_signature(conn: Connection, received: Received) -> None:
-    metadata.create_all(conn)
+    ensure(conn)
     body: SignMessage = _parse(SignMessage, received)
     proposal = load_held(conn, body.proposal)
     signer = received.header.sender
@@ -291,7 +291,7 @@ def _take_signature(conn: Connection, received: Received) -> None:
 
 
 def _take_submission(conn: Connection, received: Received) -> None:
-    metadata.create_all(conn)
+    ensure(conn)
     body: SubmitMessage = _parse(SubmitMessage, received)
     proposal = load_held(conn, body.proposal)
     _from_lead(proposal, received.header.sender, received)
@@ -318,7 +318,7 @@ def _take_submission(conn: Connection, received: Received) -> None:
 
 def _closing(status: str, allowed: tuple[str, ...]) -> Handler:
     def take(conn: Connection, received: Received) -> None:
-        metadata.create_all(conn)
+        ensure(conn)
         body: CloseMessage = _parse(CloseMessage, received)
         proposal = load_held(conn, body.proposal)
         _from_lead(proposal, received.header.sender, received)

@@ -5,18 +5,9 @@ that drafted it). Keys are the sponsors' signing keys (base64), the same on
 every node; names are only what each node calls its partners.
 """
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text
 
-metadata = MetaData()
+from vigil.cooperation.tables import metadata  # created together: `tables.ensure`
 
 proposals = Table(
     "proposals",

@@ -40,11 +40,11 @@ from sqlalchemy import Connection, insert, select, update
 from vigil.cooperation.proposal_drafts import TEXT_MAX, Draft, ProposalError
 from vigil.cooperation.proposal_tables import comments as comment_rows
 from vigil.cooperation.proposal_tables import events as event_rows
-from vigil.cooperation.proposal_tables import metadata
 from vigil.cooperation.proposal_tables import proposals as proposal_rows
 from vigil.cooperation.proposal_tables import signatures as signature_rows
 from vigil.cooperation.proposal_tables import sponsors as sponsor_rows
 from vigil.cooperation.proposal_tables import versions as version_rows
+from vigil.cooperation.tables import ensure
 from vigil.exchange.envelope import Envelope, canonical
 from vigil.exchange.identity import NodeKeys, PublicIdentity
 from vigil.exchange.mailbox import Mailbox
@@ -386,7 +386,7 @@ class Proposals:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
         self.engine = mailbox.engine
-        metadata.create_all(self.engine)
+        ensure(self.engine)
 
     def get(self, ref: str) -> Proposal:
         with self.engine.connect() as conn:

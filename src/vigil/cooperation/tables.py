@@ -1,4 +1,5 @@
-"""Tables of agreements, incidents and pings, in the node's own database.
+"""Tables of agreements, incidents and pings, in the node's own database
+(the proposals' tables, in ``proposal_tables``, share their metadata).
 
 Only what lists and deadlines need is kept here (titles, states, times,
 message ids); what an incident says stays in the exchange's encrypted
