@@ -26,7 +26,6 @@ entry (``listed``) happens on each node when it imports a list version: see
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import uuid
 from collections.abc import Callable
@@ -34,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Connection, insert, select, update
 
 from vigil.cooperation.proposal_drafts import TEXT_MAX, Draft, ProposalError
@@ -82,12 +80,7 @@ def sign_version(keys: NodeKeys, proposal_id: str, number: int, content: dict[st
 def verify_signature(signer: str, signature: str, proposal_id: str, number: int, content: dict[str, Any]) -> bool:
     """Whether ``signature`` is the key ``signer``'s over that version (the
     partner's ``PublicIdentity.verifier()``; a co-sponsor need not be a partner)."""
-    try:
-        verifier = PublicIdentity("", signer, "").verifier()
-        verifier.verify(base64.b64decode(signature, validate=True), signed_document(proposal_id, number, content))
-    except (InvalidSignature, ValueError, binascii.Error):
-        return False
-    return True
+    return PublicIdentity("", signer, "").signed(signature, signed_document(proposal_id, number, content))
 
 
 # -- records -----------------------------------------------------------------------------------------------------------

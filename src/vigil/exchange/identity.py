@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -58,6 +59,14 @@ class PublicIdentity:
 
     def verifier(self) -> Ed25519PublicKey:
         return Ed25519PublicKey.from_public_bytes(base64.b64decode(self.signing_public))
+
+    def signed(self, signature: str, data: bytes) -> bool:
+        """Whether ``signature`` (base64) is this identity's Ed25519 signature over ``data``."""
+        try:
+            self.verifier().verify(base64.b64decode(signature, validate=True), data)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
 
     def recipient_key(self) -> X25519PublicKey:
         return X25519PublicKey.from_public_bytes(base64.b64decode(self.encryption_public))

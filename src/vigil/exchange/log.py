@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from vigil.exchange import merkle
@@ -39,11 +38,7 @@ class TreeHead:
         return {"size": self.size, "root": self.root, "signed_at": self.signed_at, "signature": self.signature}
 
     def signed_by(self, identity: PublicIdentity) -> bool:
-        try:
-            identity.verifier().verify(base64.b64decode(self.signature, validate=True), self.signed_part())
-            return True
-        except (InvalidSignature, ValueError):
-            return False
+        return identity.signed(self.signature, self.signed_part())
 
 
 def sign_tree_head(keys: NodeKeys, size: int, root: str) -> TreeHead:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, and_, func, insert, select, update
 
@@ -196,10 +195,8 @@ def take_cosignature(conn: Connection, received: Received) -> None:
     partner = received.message.partner
     identity = _partner_identity(conn, partner)
     me = received.keys.public.signing_public
-    try:
-        identity.verifier().verify(base64.b64decode(cosignature.signature, validate=True), _cosigned_part(me, cosignature.size, cosignature.root))
-    except (InvalidSignature, ValueError):
-        raise ValueError(f"the countersignature is not {partner!r}'s") from None
+    if not identity.signed(cosignature.signature, _cosigned_part(me, cosignature.size, cosignature.root)):
+        raise ValueError(f"the countersignature is not {partner!r}'s")
     leaves = [leaf for _, leaf in MessageLog(conn.engine).leaves(conn)]
     if cosignature.size > len(leaves) or merkle.root(leaves[: cosignature.size]).hex() != cosignature.root:
         raise ValueError(f"{partner!r} countersigned a head of size {cosignature.size} that this node's log does not have")
@@ -246,11 +243,7 @@ def verify_held(node: Node) -> tuple[int, list[str]]:
         leaves = [bytes.fromhex(leaf) for leaf in conn.execute(select(log_leaves.c.leaf).order_by(log_leaves.c.position)).scalars()]
         for row in conn.execute(select(cosignatures)):
             identity = partner_identities.get(row.partner)
-            try:
-                if identity is None:
-                    raise InvalidSignature
-                identity.verifier().verify(base64.b64decode(row.signature), _cosigned_part(me.signing_public, row.size, row.root))
-            except (InvalidSignature, ValueError):
+            if identity is None or not identity.signed(row.signature, _cosigned_part(me.signing_public, row.size, row.root)):
                 problems.append(f"{row.partner}'s countersignature of size {row.size}: not that partner's signature")
             if row.size > len(leaves) or merkle.root(leaves[: row.size]).hex() != row.root:
                 problems.append(f"{row.partner} countersigned this log at size {row.size}, and the log no longer has that root")

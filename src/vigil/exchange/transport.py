@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
 
 from vigil.exchange import queue
 from vigil.exchange.envelope import Envelope, EnvelopeError, canonical
@@ -64,14 +63,6 @@ def _sign(keys: NodeKeys, part: bytes) -> str:
     return base64.b64encode(keys.signing.sign(part)).decode()
 
 
-def _verify(identity: PublicIdentity, signature: str, part: bytes) -> bool:
-    try:
-        identity.verifier().verify(base64.b64decode(signature, validate=True), part)
-        return True
-    except (InvalidSignature, ValueError):
-        return False
-
-
 @dataclass(frozen=True)
 class SignedRequest:
     headers: dict[str, str]
@@ -100,7 +91,7 @@ def authenticate_request(node: Node, keys: NodeKeys, headers: Any, body: bytes, 
         raise TransportError(f"Vigil-Date: {date!r} is not a time") from None
     if sent.tzinfo is None or abs(datetime.now(UTC) - sent) > MAX_REQUEST_SKEW:
         raise TransportError("Vigil-Date is more than 5 minutes from this node's clock (or has no time zone)")
-    if not _verify(partner.identity, signature, _request_part(sender, keys.public.signing_public, path, date, body)):
+    if not partner.identity.signed(signature, _request_part(sender, keys.public.signing_public, path, date, body)):
         raise TransportError(f"the request signature is not {partner.name!r}'s")
     return partner
 
@@ -126,7 +117,7 @@ def _post(partner: Partner, keys: NodeKeys, envelopes: list[dict[str, Any]]) -> 
     response = httpx.post(partner.address.rstrip("/") + INBOX, content=body, headers=request.headers,
                           timeout=TIMEOUT, verify=_tls_verify())
     answer = response.headers.get("vigil-signature", "")
-    if not _verify(partner.identity, answer, _answer_part(request.signature, response.status_code, response.content)):
+    if not partner.identity.signed(answer, _answer_part(request.signature, response.status_code, response.content)):
         raise TransportError(f"the answer from {partner.address} (HTTP {response.status_code}) is not signed by "
                              f"{partner.name!r}'s node: {response.text[:200]!r}")
     if response.status_code != 200:
