@@ -13,7 +13,9 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import product
 
+from vigil.matching import abjad
 from vigil.matching.normalise import Role, Token, acronyms, skeleton, tokenise
 from vigil.model import Entry, Kind, NameQuality
 
@@ -73,12 +75,13 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
     """
     keys: dict[str, tuple[int, ...]] = {}
     informative = [i for i, t in enumerate(tokens) if t.informative]
+    sounds = {i: _sounds(tokens[i]) for i in informative}
     for i in informative:
         token = tokens[i]
         if len(token.text) > 1:
             keys["t:" + token.text] = (i,)
-            if len(token.skeleton) >= 2:
-                keys["s:" + token.skeleton] = (i,)
+            for sound in sounds[i]:
+                keys["s:" + sound] = (i,)
     for i in range(len(tokens) - 1):
         first, second = tokens[i], tokens[i + 1]
         if first.informative or second.informative:
@@ -96,7 +99,17 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
                 keys[f"i:{first[0]}|{second}"] = (i, j)
             if len(first) > 1:
                 keys[f"i:{second[0]}|{first}"] = (i, j)
+            # The pair by sound: "محمد احمدی" and "Mohammad Ahmadi", both common.
+            for pair in product(sounds[i], sounds[j]):
+                keys["p:" + "|".join(sorted(pair))] = (i, j)
     return keys
+
+
+def _sounds(token: Token) -> tuple[str, ...]:
+    """A part's consonant skeletons: its own, and for a part in Arabic
+    script those of its likely Latin spellings."""
+    found = {token.skeleton, *(abjad.readings(token.original) if token.abjad else ())}
+    return tuple(sorted(sound for sound in found if len(sound) >= 2))
 
 
 class CandidateIndex:
@@ -163,7 +176,7 @@ class CandidateIndex:
             ids = self.postings.get(key)
             if not ids:
                 continue
-            weight = sum(weights[i] for i in parts) * (0.8 if key[0] in "si" else 1.0)
+            weight = sum(weights[i] for i in parts) * (0.8 if key[0] in "sip" else 1.0)
             mask = sum(1 << i for i in parts)
             if key in self._common_sets:
                 common.append((key, weight, mask))
@@ -171,7 +184,8 @@ class CandidateIndex:
             for name_id in ids:
                 found[name_id] += weight
                 covered[name_id] |= mask
-        for key, weight, mask in common:
+        # The most selective first: "Mohammad Ahmadi" as a pair before either name.
+        for key, weight, mask in sorted(common, key=lambda c: len(self.postings[c[0]])):
             # A common key only adds to names other keys found, unless too few were.
             reached = found.keys() & self._common_sets[key]
             if len(found) < MAX_CANDIDATES:

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
+from vigil.matching import abjad
 from vigil.matching.normalise import (
     Role,
     Token,
@@ -80,15 +81,11 @@ def _without_article(token: Token) -> Token:
 def _similarity(query: Token, listed: Token) -> tuple[float, str]:
     if query.text == listed.text:
         return 1.0, "same"
-    if query.abjad and query.skeleton == listed.skeleton and len(listed.text) <= 4 and query.skeleton:
-        return 0.85, "script"  # a short name such as علي (Ali) or عیسی (Essa): one consonant
+    if query.abjad != listed.abjad:
+        return _script_similarity(query, listed)
     if query.skeleton == listed.skeleton and len(query.skeleton) >= 2:
         if query.abjad:
             return 1.0, "script"  # its consonants are all such a script writes
-        if listed.abjad:
-            # A query with vowels meets a listed original-script name only on
-            # consonants; the entry's Latin names say more.
-            return 0.85, "script"
         # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
         # but not "Omar" ≈ "Mire" or "Hammoud" ≈ "Ahmad".
         vowels = Levenshtein.normalized_similarity(vowel_pattern(query.text), vowel_pattern(listed.text))
@@ -100,10 +97,24 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
             return INITIAL_SIMILARITY, "initial"
         return 0.0, ""
     best = Levenshtein.normalized_similarity(query.text, listed.text, score_cutoff=MIN_PART_SIMILARITY)
-    if (query.abjad or listed.abjad) and min(len(query.skeleton), len(listed.skeleton)) >= 3:
-        # Consonants are what compares with a name written without vowels.
+    if query.abjad and min(len(query.skeleton), len(listed.skeleton)) >= 3:
+        # Consonants are what two names written without vowels compare by.
         best = max(best, Levenshtein.normalized_similarity(query.skeleton, listed.skeleton) * 0.9)
     return (best, "similar") if best >= MIN_PART_SIMILARITY else (0.0, "")
+
+
+def _script_similarity(query: Token, listed: Token) -> tuple[float, str]:
+    """An Arabic-script part against a Latin one, letter by letter."""
+    word, latin = (query, listed) if query.abjad else (listed, query)
+    similarity = abjad.similarity(word.original, latin.text)
+    if similarity < MIN_PART_SIMILARITY:
+        return 0.0, ""
+    if similarity == 1.0 and query.abjad and len(latin.skeleton) >= 2:
+        return 1.0, "script"  # every letter as a Latin spelling writes it
+    # One consonant ("Ali" for علي) is little to go on; a query with vowels
+    # meets a listed original-script name only on consonants, and the
+    # entry's Latin names say more.
+    return min(similarity * 0.95, 0.85), "script"
 
 
 @lru_cache(maxsize=500_000)

@@ -143,7 +143,7 @@ _APOSTROPHES = re.compile(r"['`ʿʾ’‘ʻʼ´]")
 _DIGRAPHS = (("kh", "h"), ("gh", "j"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("dj", "j"), ("dh", "z"),
              ("th", "t"), ("ph", "f"), ("ck", "k"), ("ts", "s"), ("tz", "s"))
 _LETTERS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k"})
-_SOFT_C = re.compile(r"c(?=[eiy])")  # Lounici, Cisse: a soft c is an s
+SOFT_C = re.compile(r"c(?=[eiy])")  # Lounici, Cisse: a soft c is an s
 _VOWEL_RUNS = re.compile(r"[aeiouyw]+")
 _DOUBLES = re.compile(r"(.)\1+")
 
@@ -174,7 +174,7 @@ def _fold(text: str) -> str:
 
 def _letters_folded(text: str) -> str:
     """Soft c, digraphs and similar consonants folded; vowels kept."""
-    text = _SOFT_C.sub("s", text)
+    text = SOFT_C.sub("s", text)
     for digraph, letter in _DIGRAPHS:
         text = text.replace(digraph, letter)
     return text.translate(_LETTERS)
