@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from itertools import product
 
 from vigil.matching import abjad
-from vigil.matching.normalise import Role, Token, acronyms, skeleton, tokenise
+from vigil.matching.names import part_keys
+from vigil.matching.normalise import Role, Token, acronyms, coarse_key, skeleton, tokenise
 from vigil.model import Entry, Kind, NameQuality
 
 # How many listed names a query may score in full, at the most.
@@ -82,6 +83,8 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
             keys["t:" + token.text] = (i,)
             for sound in sounds[i]:
                 keys["s:" + sound] = (i,)
+            if coarse := coarse_key(token.text) if not token.abjad else "":
+                keys["c:" + coarse] = (i,)
     for i in range(len(tokens) - 1):
         first, second = tokens[i], tokens[i + 1]
         if first.informative or second.informative:
@@ -141,6 +144,7 @@ class CandidateIndex:
         self._common_sets = {key: frozenset(ids) for key, ids in self.postings.items() if len(ids) > common}
         self._log_size = math.log(self.size + 1)
         self._weights: dict[Token, float] = {}
+        self._entry_part_keys: dict[int, frozenset[str]] = {}
 
     def weight(self, token: Token) -> float:
         """How informative a part is, 0..1, from how many listed names share it."""
@@ -176,7 +180,7 @@ class CandidateIndex:
             ids = self.postings.get(key)
             if not ids:
                 continue
-            weight = sum(weights[i] for i in parts) * (0.8 if key[0] in "sip" else 1.0)
+            weight = sum(weights[i] for i in parts) * (0.8 if key[0] in "sipc" else 1.0)
             mask = sum(1 << i for i in parts)
             if key in self._common_sets:
                 common.append((key, weight, mask))
@@ -202,6 +206,14 @@ class CandidateIndex:
 
     def name_ids_of(self, position: int) -> list[int]:
         return self._entry_names.get(position, [])
+
+    def part_keys_of(self, position: int) -> frozenset[str]:
+        """The keys (``names.part_keys``) of every part of every name of an entry."""
+        found = self._entry_part_keys.get(position)
+        if found is None:
+            tokens = {t for n in self.name_ids_of(position) for t in self.names[n].tokens if t.informative}
+            found = self._entry_part_keys[position] = frozenset().union(*map(part_keys, tokens))
+        return found
 
     def by_document(self, number: str) -> list[int]:
         return list(self.documents.get(document_key(number), ()))

@@ -9,7 +9,7 @@ more than "Muhammad", particles and legal forms almost nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,7 +20,9 @@ from vigil.matching.normalise import (
     Role,
     Token,
     acronyms,
+    coarse_key,
     joined_skeleton,
+    letters_folded,
     skeleton,
     vowel_pattern,
 )
@@ -35,9 +37,11 @@ ACRONYM_SIMILARITY = 0.9
 # people are often screened with fewer names than the list gives (a father's
 # and grandfather's name), while query parts the listed name lacks count fully.
 UNMATCHED_LISTED_PENALTY = 0.25
+# ... when a person's name matches in one part only.
+SINGLE_PART_LISTED_PENALTY = 0.3
 # A person's name that matches in two parts or more may carry a middle name
 # the list lacks: such extra query parts count this much.
-UNMATCHED_QUERY_PENALTY_PERSON = 0.6
+UNMATCHED_QUERY_PENALTY_PERSON = 0.4
 
 Weigh = Callable[[Token], float]
 
@@ -58,6 +62,9 @@ class NameComparison:
     matches: tuple[PartMatch, ...]
     unmatched_query: tuple[Token, ...]
     unmatched_listed: tuple[Token, ...]
+    # Query parts not in this name but in another name of the same entry
+    # ("Alfred Yekatom Saragba": "Saragba" is in "Alfred Saragba").
+    elsewhere: tuple[Token, ...] = ()
 
 
 def part_similarity(query: Token, listed: Token) -> tuple[float, str]:
@@ -91,6 +98,10 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
         vowels = Levenshtein.normalized_similarity(vowel_pattern(query.text), vowel_pattern(listed.text))
         if vowels >= (0.8 if len(query.skeleton) >= 3 else 0.85):
             return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
+    if letters_folded(query.text) == letters_folded(listed.text):
+        return 0.92, "spelling"  # Korean "Cho" ≈ "Jo", "Cha" ≈ "Ja": the same vowels, alike consonants
+    if coarse_key(query.text) and coarse_key(query.text) == coarse_key(listed.text):
+        return 0.85, "spelling"  # "Gaddafi" ≈ "Qadhafi", "Kazim" ≈ "Kadhim"
     if len(query.text) == 1 or len(listed.text) == 1:
         short, long_ = (query, listed) if len(query.text) == 1 else (listed, query)
         if len(long_.text) > 1 and long_.text[0] == short.text[0]:
@@ -115,6 +126,18 @@ def _script_similarity(query: Token, listed: Token) -> tuple[float, str]:
     # meets a listed original-script name only on consonants, and the
     # entry's Latin names say more.
     return min(similarity * 0.95, 0.85), "script"
+
+
+def _joined_similarity(query: Token, listed: Token) -> float:
+    """Parts joined against one part: close in letters, not only in
+    consonants ("Lei Chen" and "Walijan" share only "l-j-n")."""
+    similarity, how = part_similarity(query, listed)
+    if similarity < 0.85:
+        return 0.0
+    if how == "spelling" and vowel_pattern(query.text) != vowel_pattern(listed.text):
+        if Levenshtein.normalized_similarity(query.text, listed.text) < 0.8:
+            return 0.0
+    return similarity
 
 
 @lru_cache(maxsize=500_000)
@@ -145,20 +168,21 @@ def _pairings(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
             if e.informative:
                 similarity, how = part_similarity(q, e)
                 if similarity:
-                    found.append(_Pairing((i,), (j,), similarity, weigh(e), how))
+                    # A spelling tells as much as the commoner of the two:
+                    # "Mohamed" ≈ "Muhammadi" is no rare family name.
+                    weight = weigh(e) if how == "same" else min(weigh(e), weigh(q))
+                    found.append(_Pairing((i,), (j,), similarity, weight, how))
     # One part against two parts joined, either way round.
     for i, q in enumerate(query):
         if q.informative and len(q.text) >= 5:
             for positions, joined in _joins(listed):
-                similarity, _ = part_similarity(q, joined)
-                if similarity >= 0.85:
+                if similarity := _joined_similarity(q, joined):
                     weight = max(weigh(listed[j]) for j in positions)
                     found.append(_Pairing((i,), positions, similarity, weight, "joined"))
     for j, e in enumerate(listed):
         if e.informative and len(e.text) >= 5:
             for positions, joined in _joins(query):
-                similarity, _ = part_similarity(joined, e)
-                if similarity >= 0.85:
+                if similarity := _joined_similarity(joined, e):
                     found.append(_Pairing(positions, (j,), similarity, weigh(e), "joined"))
     found += _acronyms(query, listed, weigh)
     return found
@@ -201,8 +225,16 @@ def _joins(tokens: tuple[Token, ...]) -> tuple[tuple[tuple[int, ...], Token], ..
     return tuple(found)
 
 
-def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh, person: bool = False) -> NameComparison:
-    """Align two tokenised names greedily, the most telling pairs first."""
+def compare(
+    query: Sequence[Token], listed: Sequence[Token], weigh: Weigh, person: bool = False,
+    elsewhere: Container[str] = (),
+) -> NameComparison:
+    """Align two tokenised names greedily, the most telling pairs first.
+
+    ``elsewhere``: the keys (``part_keys``) of the parts of the entry's other
+    names; a query part not in this name but among them does not count
+    against the match.
+    """
     query, listed = tuple(query), tuple(listed)  # hashable: the parts' joins and acronyms are remembered
     used_q: set[int] = set()
     used_e: set[int] = set()
@@ -218,6 +250,9 @@ def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh, perso
     )
     unmatched_q = tuple(t for i, t in enumerate(query) if t.informative and i not in used_q)
     unmatched_e = tuple(t for j, t in enumerate(listed) if t.informative and j not in used_e)
+    found_elsewhere = tuple(t for t in unmatched_q if not part_keys(t).isdisjoint(elsewhere))
+    if found_elsewhere:
+        unmatched_q = tuple(t for t in unmatched_q if t not in found_elsewhere)
     evidence = sum(m.similarity * m.weight for m in matches)
     partial = sum((1 - m.similarity) * m.weight for m in matches)
     extra = sum(weigh(t) for t in unmatched_q)
@@ -225,8 +260,17 @@ def compare(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh, perso
         extra *= UNMATCHED_QUERY_PENALTY_PERSON
     query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
-    score = query_cover * (1 - UNMATCHED_LISTED_PENALTY * (1 - listed_cover))
-    return NameComparison(score, evidence, matches, unmatched_q, unmatched_e)
+    # One name of a person's several ("Salam" for "Allawi, Salam") is weak evidence.
+    penalty = SINGLE_PART_LISTED_PENALTY if person and len(matches) == 1 else UNMATCHED_LISTED_PENALTY
+    score = query_cover * (1 - penalty * (1 - listed_cover))
+    return NameComparison(score, evidence, matches, unmatched_q, unmatched_e, found_elsewhere)
+
+
+@lru_cache(maxsize=200_000)
+def part_keys(token: Token) -> frozenset[str]:
+    """What a part is recognised by in another name: its spelling and its
+    consonants."""
+    return frozenset((f"t:{token.text}", f"s:{token.skeleton}") if len(token.skeleton) >= 2 else (f"t:{token.text}",))
 
 
 def _cover(matched: float, missing: float) -> float:

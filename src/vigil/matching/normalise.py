@@ -122,6 +122,7 @@ VARIANTS = _variants(
     "abd abdul abdel abdal abdoul abdu abdou abdel",
     "ould wuld walad",
     "john jon johnn",
+    "aisha ayesha aysha aishah aicha ayisha",
 )
 # Particles as anyascii writes them from Arabic and Persian script.
 ARABIC_SCRIPT_PARTICLES = {"l": "al", "bn": "bin", "bnt": "bint", "bw": "abu", "bd": "abd", "wld": "ould"}
@@ -172,7 +173,8 @@ def _fold(text: str) -> str:
     return VARIANTS.get(text) or VARIANTS.get(folded) or folded
 
 
-def _letters_folded(text: str) -> str:
+@lru_cache(maxsize=200_000)
+def letters_folded(text: str) -> str:
     """Soft c, digraphs and similar consonants folded; vowels kept."""
     text = SOFT_C.sub("s", text)
     for digraph, letter in _DIGRAPHS:
@@ -181,7 +183,7 @@ def _letters_folded(text: str) -> str:
 
 
 def _consonants(text: str) -> str:
-    return _VOWEL_RUNS.sub("", _letters_folded(text))
+    return _VOWEL_RUNS.sub("", letters_folded(text))
 
 
 def _finish(consonants: str) -> str:
@@ -193,12 +195,32 @@ def _finish(consonants: str) -> str:
 def vowel_pattern(text: str) -> str:
     """Consonants folded as in skeletons, each run of vowels as one "a":
     where a name has vowels, not which ("Obeida" and "Ubaydah" agree)."""
-    return _finish(_VOWEL_RUNS.sub("a", _letters_folded(text)))
+    return _finish(_VOWEL_RUNS.sub("a", letters_folded(text)))
 
 
 @lru_cache(maxsize=200_000)
 def skeleton(text: str) -> str:
     return _finish(_consonants(text))
+
+
+# Coarser still, for Latin spellings of Arabic and Persian names, which
+# differ in exactly these letters: ق as q, k or g; ذ, ظ and ض as dh, th, z or
+# d; ش as sh or ch; ح, ه and ع as h or nothing ("Qadhafi", "Gaddafi",
+# "Ghathafi"; "Kadhim", "Kazim").
+_COARSE_DIGRAPHS = (("dzh", "j"), ("dj", "j"), ("gh", "k"), ("kh", "k"), ("sh", "s"), ("ch", "s"),
+                    ("th", "d"), ("dh", "d"), ("ph", "f"))
+_COARSE_LETTERS = str.maketrans({"q": "k", "c": "k", "g": "k", "z": "d", "p": "b", "v": "f", "h": None})
+
+
+@lru_cache(maxsize=200_000)
+def coarse_key(text: str) -> str:
+    """Consonants folded coarsely, each run of vowels (and w, y) as one "a";
+    "" for a part of fewer than three consonants, too short to say much."""
+    text = SOFT_C.sub("s", text)
+    for digraph, letter in _COARSE_DIGRAPHS:
+        text = text.replace(digraph, letter)
+    pattern = _DOUBLES.sub(r"\1", _VOWEL_RUNS.sub("a", text.translate(_COARSE_LETTERS)))
+    return pattern if len(pattern) - pattern.count("a") >= 3 else ""
 
 
 def joined_skeleton(*skeletons: str) -> str:

@@ -196,6 +196,8 @@ def describe_name(comparison: NameComparison, quality: NameQuality) -> str:
         phrases.append(f"'{query}' {sign} '{listed}'{note}{rarity}")
     if comparison.unmatched_query:
         phrases.append(f"'{_part(comparison.unmatched_query)}' not in the listed name")
+    if comparison.elsewhere:
+        phrases.append(f"'{_part(comparison.elsewhere)}' in another of its listed names")
     if comparison.unmatched_listed:
         phrases.append(f"listed '{_part(comparison.unmatched_listed)}' not given")
     if quality is NameQuality.LOW:

@@ -77,7 +77,7 @@ class Screener:
         unknown kind, an unreadable date of birth or country).
         """
         facts = query_facts(query.dob, query.country, query.id_number)
-        best: dict[int, tuple[float, NameComparison, NameQuality, str]] = {}
+        best: dict[int, tuple[float, NameComparison, tuple]] = {}
         min_cover = max(0.0, (threshold - MAX_OTHER_EVIDENCE) / MAX_NAME_CEILING)
         reachable: dict[int, bool] = {}
         for organisation, tokens in self._readings(query):
@@ -100,10 +100,16 @@ class Screener:
                 if not reachable[listed.entry]:
                     continue
                 comparison = compare(tokens, listed.tokens, self.index.weight, not organisation)
-                self._keep(best, listed.entry, comparison, listed.quality, listed.full)
+                self._keep(best, listed.entry, comparison, (tokens, name_id, organisation))
         hits = []
-        for position, (_, comparison, quality, matched) in best.items():
+        for position, (_, comparison, (tokens, name_id, organisation)) in best.items():
             entry = self.index.entries[position]
+            listed = self.index.names[name_id]
+            if comparison.unmatched_query:
+                # Parts this name lacks may be in the entry's other names.
+                comparison = compare(tokens, listed.tokens, self.index.weight, not organisation,
+                                     self.index.part_keys_of(position))
+            quality, matched = listed.quality, listed.full
             scored = score(comparison, quality, entry, facts)
             if scored.score >= threshold:
                 version = self._entry_versions[position]
@@ -147,13 +153,14 @@ class Screener:
         born = date_of_birth(facts, entry)
         return born is None or setting("person_name_ceiling") + born.contribution + setting("country_match") >= threshold
 
-    @staticmethod
-    def _keep(best: dict, position: int, comparison: NameComparison, quality: NameQuality, full: str) -> None:
-        """Keep, per entry, the name that matched best (weak aliases count less)."""
+    def _keep(self, best: dict, position: int, comparison: NameComparison, reading: tuple) -> None:
+        """Keep, per entry, the name that matched best (weak aliases count
+        less), with the reading of the query it matched: (tokens, name id, organisation)."""
+        quality = self.index.names[reading[1]].quality
         value = comparison.score * (setting("low_alias_factor") if quality is NameQuality.LOW else 1.0)
         value += 0.001 * comparison.evidence
         if position not in best or value > best[position][0]:
-            best[position] = (value, comparison, quality, full)
+            best[position] = (value, comparison, reading)
 
 
 def newest_versions(versions: list[ListVersion]) -> list[ListVersion]:
