@@ -131,6 +131,47 @@ def test_joined_particles_match(built):
     assert _ids(hits) == ["t:rahman"]
 
 
+def test_latin_spellings_of_one_arabic_letter_match(real):
+    """ق as q or g, ذ as dh or d: "Gaddafi" and "Ghathafi" are "Qadhafi"."""
+    for query in ("Saadi GADDAFI", "Saadi GHATHAFI", "Saadi ELKADDAFI"):
+        hits = {h.entry_id: h for h in real.match(Query(query, kind="person"), limit=20)}
+        assert "un:LYi.015" in hits, query
+        assert "≈ 'QADHAFI'" in hits["un:LYi.015"].explanation
+
+
+def test_korean_romanisations_match():
+    entries = [_entry("t:jo", Kind.PERSON, "JO YONG CHOL"), _entry("t:ja", Kind.PERSON, "KU JA HYONG")]
+    screener = Screener((e, _version(1, "test", entries)) for e in entries)
+    assert _ids(screener.match(Query("Cho Yong Chol"))) == ["t:jo"]
+    assert _ids(screener.match(Query("Ku Cha-hyo'ng"))) == ["t:ja"]
+
+
+def test_a_part_in_another_listed_name_does_not_count_against_the_match():
+    """The UN lists CFi.004 as "ALFRED YEKATOM" and "Alfred Saragba": the
+    customer "Alfred Yekatom Saragba" is both."""
+    un = read_list(UN_FILES[-1]).entries  # for real name frequencies
+    hits = {}
+    for label, names in (("both", ("ALFRED YEKATOM", "Alfred Saragba")), ("one", ("ALFRED YEKATOM",))):
+        entries = [_entry("t:cf", Kind.PERSON, *names)] + [e for e in un if e.id != "un:CFi.004"]
+        screener = Screener((e, _version(1, "test", entries)) for e in entries)
+        (hits[label],) = screener.match(Query("Alfred Yekatom Saragba"), threshold=0.3, only={"t:cf"})
+    assert "'Saragba' in another of its listed names" in hits["both"].explanation
+    assert hits["both"].score > hits["one"].score >= DEFAULT_THRESHOLD - 0.1
+
+
+def test_parts_joined_must_be_close_in_letters(real):
+    # "leichen" and "walijan" share the consonants l-j-n, and little else
+    assert "un:TAi.095" not in _ids(real.match(Query("Lei Chen", kind="person"), threshold=0.5, limit=50))
+
+
+def test_a_spelling_weighs_as_the_commoner_of_its_forms(real):
+    from vigil.matching.names import compare
+
+    (mohamed,), (muhammadi,) = tokenise("Mohamed"), tokenise("Muhammadi")
+    comparison = compare((mohamed,), (muhammadi,), real.index.weight)
+    assert comparison.matches and comparison.matches[0].weight == real.index.weight(mohamed) < real.index.weight(muhammadi)
+
+
 def test_reordered_parts_match(real):
     assert "ofac:6365" in _ids(real.match(Query("Laden Usama bin", kind="person")))
 

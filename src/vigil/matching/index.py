@@ -79,12 +79,14 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
     sounds = {i: _sounds(tokens[i]) for i in informative}
     for i in informative:
         token = tokens[i]
-        if len(token.text) > 1:
-            keys["t:" + token.text] = (i,)
-            for sound in sounds[i]:
-                keys["s:" + sound] = (i,)
-            if coarse := coarse_key(token.text) if not token.abjad else "":
-                keys["c:" + coarse] = (i,)
+        # "Elkaddafi" is also found as "Kaddafi" (but "Alfred" not as "Fred")
+        for text in (token.text, token.text[2:]) if _glued(token) else (token.text,):
+            if len(text) > 1:
+                keys["t:" + text] = (i,)
+                if coarse := coarse_key(text) if not token.abjad else "":
+                    keys["c:" + coarse] = (i,)
+        for sound in sounds[i]:
+            keys["s:" + sound] = (i,)
     for i in range(len(tokens) - 1):
         first, second = tokens[i], tokens[i + 1]
         if first.informative or second.informative:
@@ -108,10 +110,16 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
     return keys
 
 
+def _glued(token: Token) -> bool:
+    return token.glued_article and len(token.text) >= 7
+
+
 def _sounds(token: Token) -> tuple[str, ...]:
     """A part's consonant skeletons: its own, and for a part in Arabic
     script those of its likely Latin spellings."""
     found = {token.skeleton, *(abjad.readings(token.original) if token.abjad else ())}
+    if _glued(token):
+        found.add(skeleton(token.text[2:]))
     return tuple(sorted(sound for sound in found if len(sound) >= 2))
 
 
@@ -119,7 +127,8 @@ class CandidateIndex:
     def __init__(self, entries: Sequence[Entry]) -> None:
         self.entries = list(entries)
         self.names: list[IndexedName] = []
-        postings: dict[str, list[int]] = defaultdict(list)
+        # Kept apart by kind: a person is screened against people only.
+        postings: dict[bool, dict[str, list[int]]] = {False: defaultdict(list), True: defaultdict(list)}
         self.documents: dict[str, list[int]] = defaultdict(list)
         self._entry_names: dict[int, list[int]] = defaultdict(list)
         for position, entry in enumerate(self.entries):
@@ -133,15 +142,23 @@ class CandidateIndex:
                     self.names.append(IndexedName(position, name.full, name.quality, tokens, organisation))
                     self._entry_names[position].append(name_id)
                     for key in name_keys(tokens):
-                        postings[key].append(name_id)
+                        postings[organisation][key].append(name_id)
             for document in entry.documents:
                 key = document_key(document.number)
                 if len(key) >= 4:
                     self.documents[key].append(position)
-        self.postings = {key: tuple(ids) for key, ids in postings.items()}
+        self.postings = {kind: {key: tuple(ids) for key, ids in keys.items()} for kind, keys in postings.items()}
+        # How many names of either kind share a key: how common a name part is.
+        self._frequency: dict[str, int] = defaultdict(int)
+        for keys in self.postings.values():
+            for key, ids in keys.items():
+                self._frequency[key] += len(ids)
         self.size = max(len(self.names), 1)
         common = max(int(self.size * COMMON_KEY_SHARE), 20)
-        self._common_sets = {key: frozenset(ids) for key, ids in self.postings.items() if len(ids) > common}
+        self._common_sets = {
+            kind: {key: frozenset(ids) for key, ids in keys.items() if len(ids) > common}
+            for kind, keys in self.postings.items()
+        }
         self._log_size = math.log(self.size + 1)
         self._weights: dict[Token, float] = {}
         self._entry_part_keys: dict[int, frozenset[str]] = {}
@@ -158,7 +175,7 @@ class CandidateIndex:
             return 0.0
         # A spelling the list has is counted as such; any other (a typo, a
         # name written without vowels) by the names sharing its skeleton.
-        frequency = len(self.postings.get("t:" + token.text, ())) or len(self.postings.get("s:" + token.skeleton, ()))
+        frequency = self._frequency.get("t:" + token.text) or self._frequency.get("s:" + token.skeleton, 0)
         weight = math.log((self.size + 1) / (frequency + 1)) / self._log_size
         weight = min(max(weight, 0.1), 1.0)
         if len(token.text) <= 2:
@@ -173,34 +190,42 @@ class CandidateIndex:
         query's informativeness; their score could not reach the threshold.
         """
         weights = [self.weight(t) for t in tokens]
+        postings, common_sets = self.postings[organisation], self._common_sets[organisation]
         found: dict[int, float] = defaultdict(float)
         covered: dict[int, int] = defaultdict(int)  # bit mask of the query parts reached
         common = []
+        spans: dict[tuple[int, ...], tuple[float, int]] = {}  # parts -> (weight, bit mask)
+        abjad = any(t.abjad for t in tokens)
         for key, parts in name_keys(tokens).items():
-            ids = self.postings.get(key)
+            if key[0] == "p" and not abjad:
+                continue  # pairs by sound are for names in Arabic script; others have their pairs by spelling
+            ids = postings.get(key)
             if not ids:
                 continue
-            weight = sum(weights[i] for i in parts) * (0.8 if key[0] in "sipc" else 1.0)
-            mask = sum(1 << i for i in parts)
-            if key in self._common_sets:
+            span = spans.get(parts)
+            if span is None:
+                span = spans[parts] = (sum(weights[i] for i in parts), sum(1 << i for i in parts))
+            weight, mask = span
+            if key[0] in "sipc":
+                weight *= 0.8
+            if key in common_sets:
                 common.append((key, weight, mask))
                 continue
             for name_id in ids:
                 found[name_id] += weight
                 covered[name_id] |= mask
         # The most selective first: "Mohammad Ahmadi" as a pair before either name.
-        for key, weight, mask in sorted(common, key=lambda c: len(self.postings[c[0]])):
+        for key, weight, mask in sorted(common, key=lambda c: len(postings[c[0]])):
             # A common key only adds to names other keys found, unless too few were.
-            reached = found.keys() & self._common_sets[key]
+            reached = found.keys() & common_sets[key]
             if len(found) < MAX_CANDIDATES:
-                reached.update(self.postings[key][: MAX_CANDIDATES - len(found)])
+                reached.update(postings[key][: MAX_CANDIDATES - len(found)])
             for name_id in reached:
                 found[name_id] += weight
                 covered[name_id] |= mask
         needed = min_cover * (sum(weights) or 1.0)
         cover = {mask: sum(w for i, w in enumerate(weights) if mask >> i & 1) for mask in set(covered.values())}
-        names = self.names
-        kept = [n for n in found if cover[covered[n]] >= needed and names[n].organisation == organisation]
+        kept = [n for n in found if cover[covered[n]] >= needed]
         kept.sort(key=found.__getitem__, reverse=True)
         return kept[:MAX_CANDIDATES]
 

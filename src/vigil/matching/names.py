@@ -20,7 +20,6 @@ from vigil.matching.normalise import (
     Role,
     Token,
     acronyms,
-    coarse_key,
     joined_skeleton,
     letters_folded,
     skeleton,
@@ -44,6 +43,7 @@ SINGLE_PART_LISTED_PENALTY = 0.3
 UNMATCHED_QUERY_PENALTY_PERSON = 0.4
 
 Weigh = Callable[[Token], float]
+_NO_VOWELS = str.maketrans("", "", "aeiouwy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,17 +90,19 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
         return 1.0, "same"
     if query.abjad != listed.abjad:
         return _script_similarity(query, listed)
-    if query.skeleton == listed.skeleton and len(query.skeleton) >= 2:
+    if query.skeleton == listed.skeleton:
         if query.abjad:
-            return 1.0, "script"  # its consonants are all such a script writes
-        # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
-        # but not "Omar" ≈ "Mire" or "Hammoud" ≈ "Ahmad".
-        vowels = Levenshtein.normalized_similarity(vowel_pattern(query.text), vowel_pattern(listed.text))
-        if vowels >= (0.8 if len(query.skeleton) >= 3 else 0.85):
-            return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
-    if letters_folded(query.text) == letters_folded(listed.text):
-        return 0.92, "spelling"  # Korean "Cho" ≈ "Jo", "Cha" ≈ "Ja": the same vowels, alike consonants
-    if coarse_key(query.text) and coarse_key(query.text) == coarse_key(listed.text):
+            if len(query.skeleton) >= 2:
+                return 1.0, "script"  # its consonants are all such a script writes
+        elif letters_folded(query.text) == letters_folded(listed.text):
+            return 0.92, "spelling"  # the same vowels, alike consonants: Korean "Cho" ≈ "Jo"
+        elif len(query.skeleton) >= 2:
+            # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
+            # but not "Omar" ≈ "Mire" or "Hammoud" ≈ "Ahmad".
+            vowels = Levenshtein.normalized_similarity(vowel_pattern(query.text), vowel_pattern(listed.text))
+            if vowels >= (0.8 if len(query.skeleton) >= 3 else 0.85):
+                return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
+    if query.coarse and query.coarse == listed.coarse:
         return 0.85, "spelling"  # "Gaddafi" ≈ "Qadhafi", "Kazim" ≈ "Kadhim"
     if len(query.text) == 1 or len(listed.text) == 1:
         short, long_ = (query, listed) if len(query.text) == 1 else (listed, query)
@@ -117,6 +119,8 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
 def _script_similarity(query: Token, listed: Token) -> tuple[float, str]:
     """An Arabic-script part against a Latin one, letter by letter."""
     word, latin = (query, listed) if query.abjad else (listed, query)
+    if Levenshtein.normalized_similarity(word.text.translate(_NO_VOWELS), latin.text.translate(_NO_VOWELS)) < 0.4:
+        return 0.0, ""  # too far apart to be worth aligning letter by letter
     similarity = abjad.similarity(word.original, latin.text)
     if similarity < MIN_PART_SIMILARITY:
         return 0.0, ""
@@ -131,6 +135,8 @@ def _script_similarity(query: Token, listed: Token) -> tuple[float, str]:
 def _joined_similarity(query: Token, listed: Token) -> float:
     """Parts joined against one part: close in letters, not only in
     consonants ("Lei Chen" and "Walijan" share only "l-j-n")."""
+    if not (query.abjad or listed.abjad) and abs(len(query.text) - len(listed.text)) > 4:
+        return 0.0
     similarity, how = part_similarity(query, listed)
     if similarity < 0.85:
         return 0.0

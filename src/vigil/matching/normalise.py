@@ -38,6 +38,7 @@ class Token:
     role: Role
     abjad: bool = False  # written in a script without short vowels (Arabic, Persian, Hebrew)
     informative: bool = field(init=False, compare=False)  # a name part, not a particle, title or legal form
+    coarse: str = field(init=False, compare=False, repr=False)  # coarse_key(text), for Latin letters
     # "Alzawahiri", "Elkaddafi": an Arabic article written onto the name.
     glued_article: bool = field(init=False, compare=False, repr=False)
     _hash: int = field(init=False, compare=False, repr=False)
@@ -46,6 +47,7 @@ class Token:
         object.__setattr__(self, "informative", self.role in (Role.NAME, Role.GENERIC))
         glued = not self.abjad and len(self.text) >= 6 and self.text[:2] in ("al", "el")
         object.__setattr__(self, "glued_article", glued)
+        object.__setattr__(self, "coarse", "" if self.abjad else coarse_key(self.text))
         # Tokens key the matcher's caches millions of times per second: hash once.
         object.__setattr__(self, "_hash", hash((self.original, self.text, self.skeleton, self.role, self.abjad)))
 
@@ -60,7 +62,7 @@ PARTICLES = frozenset(
 HONORIFICS = frozenset(
     "sheikh shaikh shaykh sheik cheikh shaik mullah mulla molla mollah haji hajji hadji alhaj alhajj "
     "hajj dr doctor prof professor maulavi maulawi mawlawi maulvi moulavi mawlavi molvi maulana "
-    "mawlana qari mufti imam hafiz hafez sayyid syed mr mrs ms miss sir lord general gen colonel col "
+    "mawlana qari mufti imam hafiz hafez sayyid syed seyed seyyed sayyed seyyid mr mrs ms miss sir lord general gen colonel col "
     "major maj captain capt lieutenant lt brigadier commander cmdr admiral sergeant sgt engineer eng "
     "ustadh ustaz amir emir".split()
 )

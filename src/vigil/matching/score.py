@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import pycountry
 
@@ -99,6 +100,7 @@ def query_facts(dob: str | None, country: str | None, id_number: str | None) -> 
     return QueryFacts(parse_dob(dob), code, document_key(id_number) if id_number else None)
 
 
+@lru_cache(maxsize=100_000)
 def _listed_dob(dob: DateOfBirth) -> tuple[int, int, int | None, int | None]:
     """(first year, last year, month, day) of a listed date of birth."""
     parts = [int(p) for p in dob.start.split("-")]
@@ -114,35 +116,61 @@ def _dob_text(dob: DateOfBirth) -> str:
     return f"about {text}" if dob.approximate else text
 
 
+def birth_years(dob: DateOfBirth) -> tuple[int, int]:
+    """The first and last year a listed date of birth allows (an approximate
+    date one year either side)."""
+    first, last, _, _ = _listed_dob(dob)
+    slack = 1 if dob.approximate else 0
+    return first - slack, last + slack
+
+
+def _agreement(query: tuple[int, int | None, int | None], dob: DateOfBirth) -> str:
+    """How a query's date of birth agrees with one listed date: the name of
+    the setting that gives its contribution."""
+    year, month, day = query
+    _, _, l_month, l_day = _listed_dob(dob)
+    first, last = birth_years(dob)
+    distance = 0 if first <= year <= last else min(abs(year - first), abs(year - last))
+    if distance == 0 and day and l_day and month == l_month and day == l_day:
+        return "dob_day"
+    if distance == 0 and month and l_month and month == l_month and (not day or not l_day):
+        return "dob_month"
+    if distance == 0 and ((month and l_month and month != l_month) or (day and l_day and day != l_day)):
+        return "dob_same_year_other_day"
+    if distance == 0:
+        return "dob_year"
+    return {1: "dob_one_year", 2: "dob_two_years"}.get(distance, "dob_mismatch")
+
+
+_AGREEMENT_VALUES = {"dob_day": 1.0, "dob_month": 0.9, "dob_year": 0.8, "dob_same_year_other_day": 0.5,
+                     "dob_one_year": 0.0, "dob_two_years": -0.5, "dob_mismatch": -1.0}
+
+
+def date_of_birth_contribution(query: QueryFacts, entry: Entry) -> float | None:
+    """What the date of birth adds to the score, without the explanation
+    (to rule entries out before their names are compared)."""
+    if query.dob is None or not entry.dates_of_birth:
+        return None
+    return max(setting(_agreement(query.dob, dob)) for dob in entry.dates_of_birth)
+
+
 def date_of_birth(query: QueryFacts, entry: Entry) -> Contribution | None:
     if query.dob is None or not entry.dates_of_birth:
         return None
-    year, month, day = query.dob
-    best: Contribution | None = None
-    for dob in entry.dates_of_birth:
-        first, last, l_month, l_day = _listed_dob(dob)
-        slack = 1 if dob.approximate else 0
-        distance = 0 if first - slack <= year <= last + slack else min(abs(year - first), abs(year - last)) - slack
-        listed = _dob_text(dob)
-        if distance == 0 and day and l_day and month == l_month and day == l_day:
-            found = Contribution("date_of_birth", 1.0, setting("dob_day"), f"born {dob.start}, as listed")
-        elif distance == 0 and month and l_month and month == l_month and (not day or not l_day):
-            found = Contribution("date_of_birth", 0.9, setting("dob_month"), f"born {year}-{month:02d}, as listed ({listed})")
-        elif distance == 0 and ((month and l_month and month != l_month) or (day and l_day and day != l_day)):
-            found = Contribution("date_of_birth", 0.5, setting("dob_same_year_other_day"),
-                                 f"born in {year} as listed, but on another day (listed {listed})")
-        elif distance == 0:
-            found = Contribution("date_of_birth", 0.8, setting("dob_year"), f"born {year}, as listed ({listed})")
-        elif distance == 1:
-            found = Contribution("date_of_birth", 0.0, setting("dob_one_year"), f"born {year}, listed {listed}: one year apart")
-        elif distance == 2:
-            found = Contribution("date_of_birth", -0.5, setting("dob_two_years"), f"born {year}, listed {listed}: two years apart")
-        else:
-            found = Contribution("date_of_birth", -1.0, setting("dob_mismatch"),
-                                 f"born {year}, but listed as born {listed}: the dates of birth disagree, which lowers the score")
-        if best is None or found.contribution > best.contribution:
-            best = found
-    return best
+    agreement, dob = max(((_agreement(query.dob, dob), dob) for dob in entry.dates_of_birth),
+                         key=lambda found: setting(found[0]))
+    year, month, _ = query.dob
+    listed = _dob_text(dob)
+    detail = {
+        "dob_day": f"born {dob.start}, as listed",
+        "dob_month": f"born {year}-{month or 0:02d}, as listed ({listed})",
+        "dob_same_year_other_day": f"born in {year} as listed, but on another day (listed {listed})",
+        "dob_year": f"born {year}, as listed ({listed})",
+        "dob_one_year": f"born {year}, listed {listed}: one year apart",
+        "dob_two_years": f"born {year}, listed {listed}: two years apart",
+        "dob_mismatch": f"born {year}, but listed as born {listed}: the dates of birth disagree, which lowers the score",
+    }[agreement]
+    return Contribution("date_of_birth", _AGREEMENT_VALUES[agreement], setting(agreement), detail)
 
 
 def listed_countries(entry: Entry) -> set[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 
 from vigil.matching.index import CandidateIndex, name_forms
-from vigil.matching.names import NameComparison, compare
+from vigil.matching.names import NameComparison, compare, part_keys
 from vigil.matching.normalise import Token, tokenise
-from vigil.matching.score import QueryFacts, date_of_birth, query_facts, score, setting
+from vigil.matching.score import QueryFacts, birth_years, date_of_birth_contribution, query_facts, score, setting
 from vigil.model import Entry, Kind, NameQuality
 from vigil.screening.query import Feature, Hit, Query
 from vigil.store import ListVersion, Store
@@ -45,6 +45,8 @@ class Screener:
         # OFAC's SDN and Consolidated lists share one id space: an id is unique per source.
         self._by_id = {(entry.source, entry.id): entry for entry in self.index.entries}
         self._versions = list({v.id: v for v in self._entry_versions}.values())
+        # Each entry's birth years, to rule entries out before scoring them.
+        self._birth_years = [tuple(map(birth_years, e.dates_of_birth)) for e in self.index.entries]
 
     @classmethod
     def from_store(cls, store: Store, sources: list[str] | None = None) -> Screener:
@@ -96,7 +98,7 @@ class Screener:
                 if (only is not None and entry.id not in only) or (sources is not None and entry.source not in sources):
                     continue
                 if listed.entry not in reachable:
-                    reachable[listed.entry] = self._reachable(entry, facts, threshold)
+                    reachable[listed.entry] = self._reachable(listed.entry, facts, threshold)
                 if not reachable[listed.entry]:
                     continue
                 comparison = compare(tokens, listed.tokens, self.index.weight, not organisation)
@@ -107,8 +109,9 @@ class Screener:
             listed = self.index.names[name_id]
             if comparison.unmatched_query:
                 # Parts this name lacks may be in the entry's other names.
-                comparison = compare(tokens, listed.tokens, self.index.weight, not organisation,
-                                     self.index.part_keys_of(position))
+                elsewhere = self.index.part_keys_of(position)
+                if any(not part_keys(t).isdisjoint(elsewhere) for t in comparison.unmatched_query):
+                    comparison = compare(tokens, listed.tokens, self.index.weight, not organisation, elsewhere)
             quality, matched = listed.quality, listed.full
             scored = score(comparison, quality, entry, facts)
             if scored.score >= threshold:
@@ -144,14 +147,18 @@ class Screener:
             raise ValueError(f"query {query.id!r}: unknown kind {query.kind!r} (person or organisation)")
         return [(organisation, tokenise(form, organisation)) for organisation in _KINDS[kind] for form in name_forms(name)]
 
-    @staticmethod
-    def _reachable(entry: Entry, facts: QueryFacts, threshold: float) -> bool:
+    def _reachable(self, position: int, facts: QueryFacts, threshold: float) -> bool:
         """Whether a perfect name could still reach the threshold: a birth date
         that clearly disagrees rules most entries out before names are compared."""
-        if facts.document or entry.kind is not Kind.PERSON:
+        entry = self.index.entries[position]
+        if facts.document or facts.dob is None or entry.kind is not Kind.PERSON or not entry.dates_of_birth:
             return True
-        born = date_of_birth(facts, entry)
-        return born is None or setting("person_name_ceiling") + born.contribution + setting("country_match") >= threshold
+        best_name = setting("person_name_ceiling") + setting("country_match")
+        year = facts.dob[0]
+        if not any(first - 2 <= year <= last + 2 for first, last in self._birth_years[position]):
+            # more than two years from every listed date: a clear mismatch
+            return best_name + setting("dob_mismatch") >= threshold
+        return best_name + date_of_birth_contribution(facts, entry) >= threshold
 
     def _keep(self, best: dict, position: int, comparison: NameComparison, reading: tuple) -> None:
         """Keep, per entry, the name that matched best (weak aliases count
