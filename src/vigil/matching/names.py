@@ -266,8 +266,11 @@ def compare(
         extra *= UNMATCHED_QUERY_PENALTY_PERSON
     query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
-    # One name of a person's several ("Salam" for "Allawi, Salam") is weak evidence.
-    penalty = SINGLE_PART_LISTED_PENALTY if person and len(matches) == 1 else UNMATCHED_LISTED_PENALTY
+    # One name of a person's several ("Haji Salam" for "Allawi, Salam") is
+    # weak evidence, unless it is all the query has ("Hambali").
+    mononym = sum(1 for t in query if t.role is not Role.PARTICLE) == 1
+    single = person and len(matches) == 1 and not mononym
+    penalty = SINGLE_PART_LISTED_PENALTY if single else UNMATCHED_LISTED_PENALTY
     score = query_cover * (1 - penalty * (1 - listed_cover))
     return NameComparison(score, evidence, matches, unmatched_q, unmatched_e, found_elsewhere)
 

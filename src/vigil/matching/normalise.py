@@ -121,7 +121,7 @@ VARIANTS = _variants(
     "bin ben ibn",
     "bint bent",
     "al el ul",
-    "abd abdul abdel abdal abdoul abdu abdou abdel",
+    "abd abdul abdel abdal abdoul abdu abdou abdur abdus",
     "ould wuld walad",
     "john jon johnn",
     "aisha ayesha aysha aishah aicha ayisha",
