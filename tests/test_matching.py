@@ -159,6 +159,19 @@ def test_a_part_in_another_listed_name_does_not_count_against_the_match():
     assert hits["both"].score > hits["one"].score >= DEFAULT_THRESHOLD - 0.1
 
 
+def test_one_part_of_a_persons_several_names_is_weak_unless_it_is_all_there_is():
+    entries = [_entry("t:safi", Kind.PERSON, "SAFI AL DIN, Hashim"),
+               _entry("t:yakutumba", Kind.PERSON, "WILLIAM AMURI YAKUTUMBA")]
+    entries += [e for e in read_list(UN_FILES[-1]).entries if e.id != "un:CDi.043"]  # real name frequencies
+    screener = Screener((e, _version(1, "test", entries)) for e in entries)
+    assert "t:safi" not in _ids(screener.match(Query("Haji Safi", kind="person")))
+    assert "t:safi" in _ids(screener.match(Query("Hashim Safi", kind="person")))
+    # a one-word name is all the customer has: it is not held to that rule
+    alone, titled = (screener.match(Query(q, kind="person"), threshold=0.5, only={"t:yakutumba"})[0].score
+                     for q in ("Yakutumba", "Haji Yakutumba"))
+    assert alone >= DEFAULT_THRESHOLD and alone > titled
+
+
 def test_parts_joined_must_be_close_in_letters(real):
     # "leichen" and "walijan" share the consonants l-j-n, and little else
     assert "un:TAi.095" not in _ids(real.match(Query("Lei Chen", kind="person"), threshold=0.5, limit=50))
