@@ -37,7 +37,7 @@ ACRONYM_SIMILARITY = 0.9
 # and grandfather's name), while query parts the listed name lacks count fully.
 UNMATCHED_LISTED_PENALTY = 0.25
 # ... when a person's name matches in one part only.
-SINGLE_PART_LISTED_PENALTY = 0.3
+SINGLE_PART_LISTED_PENALTY = 0.35
 # A person's name that matches in two parts or more may carry a middle name
 # the list lacks: such extra query parts count this much.
 UNMATCHED_QUERY_PENALTY_PERSON = 0.4

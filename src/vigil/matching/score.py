@@ -29,7 +29,7 @@ class Setting:
 
 
 SETTINGS = {
-    "person_name_ceiling": Setting(0.89, "score of a perfect name match for a person, nothing else known"),
+    "person_name_ceiling": Setting(0.895, "score of a perfect name match for a person, nothing else known"),
     "organisation_name_ceiling": Setting(0.9, "score of a perfect name match for an organisation"),
     "low_alias_factor": Setting(0.5, "weak/low-quality aliases count this much: they never alert alone"),
     "evidence_full": Setting(1.0, "summed informativeness of matched parts at which a name counts fully"),
