@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
+from typing import NamedTuple
 
 from vigil.matching.index import CandidateIndex, name_forms
 from vigil.matching.names import NameComparison, compare, part_keys
@@ -29,6 +30,15 @@ _KINDS = {
     "entity": (True,),
     "company": (True,),
 }
+
+
+class _Best(NamedTuple):
+    """An entry's best-matching name for a query, so far."""
+
+    value: float
+    comparison: NameComparison
+    tokens: tuple[Token, ...]  # the query's name as it matched (one reading of it)
+    name_id: int
 
 
 class Screener:
@@ -79,7 +89,7 @@ class Screener:
         unknown kind, an unreadable date of birth or country).
         """
         facts = query_facts(query.dob, query.country, query.id_number)
-        best: dict[int, tuple[float, NameComparison, tuple]] = {}
+        best: dict[int, _Best] = {}
         min_cover = max(0.0, (threshold - MAX_OTHER_EVIDENCE) / MAX_NAME_CEILING)
         reachable: dict[int, bool] = {}
         for organisation, tokens in self._readings(query):
@@ -102,16 +112,20 @@ class Screener:
                 if not reachable[listed.entry]:
                     continue
                 comparison = compare(tokens, listed.tokens, self.index.weight, not organisation)
-                self._keep(best, listed.entry, comparison, (tokens, name_id, organisation))
+                # Keep, per entry, the name that matched best (weak aliases count less).
+                value = comparison.score * (setting("low_alias_factor") if listed.quality is NameQuality.LOW else 1.0)
+                value += 0.001 * comparison.evidence
+                if listed.entry not in best or value > best[listed.entry].value:
+                    best[listed.entry] = _Best(value, comparison, tokens, name_id)
         hits = []
-        for position, (_, comparison, (tokens, name_id, organisation)) in best.items():
+        for position, (_, comparison, tokens, name_id) in best.items():
             entry = self.index.entries[position]
             listed = self.index.names[name_id]
             if comparison.unmatched_query:
                 # Parts this name lacks may be in the entry's other names.
                 elsewhere = self.index.part_keys_of(position)
                 if any(not part_keys(t).isdisjoint(elsewhere) for t in comparison.unmatched_query):
-                    comparison = compare(tokens, listed.tokens, self.index.weight, not organisation, elsewhere)
+                    comparison = compare(tokens, listed.tokens, self.index.weight, not listed.organisation, elsewhere)
             quality, matched = listed.quality, listed.full
             scored = score(comparison, quality, entry, facts)
             if scored.score >= threshold:
@@ -159,15 +173,6 @@ class Screener:
             # more than two years from every listed date: a clear mismatch
             return best_name + setting("dob_mismatch") >= threshold
         return best_name + date_of_birth_contribution(facts, entry) >= threshold
-
-    def _keep(self, best: dict, position: int, comparison: NameComparison, reading: tuple) -> None:
-        """Keep, per entry, the name that matched best (weak aliases count
-        less), with the reading of the query it matched: (tokens, name id, organisation)."""
-        quality = self.index.names[reading[1]].quality
-        value = comparison.score * (setting("low_alias_factor") if quality is NameQuality.LOW else 1.0)
-        value += 0.001 * comparison.evidence
-        if position not in best or value > best[position][0]:
-            best[position] = (value, comparison, reading)
 
 
 def newest_versions(versions: list[ListVersion]) -> list[ListVersion]:
