@@ -172,6 +172,14 @@ def test_one_part_of_a_persons_several_names_is_weak_unless_it_is_all_there_is()
     assert alone >= DEFAULT_THRESHOLD and alone > titled
 
 
+def test_a_name_of_hundreds_of_parts_makes_a_bounded_number_of_index_keys():
+    from vigil.matching.index import name_keys
+
+    words = ["".join(chr(0x628 + (i * 7 + k) % 26) for k in range(5)) for i in range(200)]  # Arabic letters
+    for name in (" ".join(words), " ".join(f"name{i:03d}x" for i in range(200))):
+        assert len(name_keys(tokenise(name))) < 3_000  # not one per pair of parts (about 20,000 pairs)
+
+
 def test_parts_joined_must_be_close_in_letters(real):
     # "leichen" and "walijan" share the consonants l-j-n, and little else
     assert "un:TAi.095" not in _ids(real.match(Query("Lei Chen", kind="person"), threshold=0.5, limit=50))

@@ -22,6 +22,9 @@ from vigil.model import Entry, Kind, NameQuality
 
 # How many listed names a query may score in full, at the most.
 MAX_CANDIDATES = 48
+# Pair keys are made among a name's first parts only: names have a handful
+# of parts, and a query of hundreds must not cost tens of thousands of keys.
+MAX_PAIRED_PARTS = 10
 # Keys shared by more than this share of all names (e.g. "muhammad") only
 # add to names other keys found, or are used when nothing else is.
 COMMON_KEY_SHARE = 0.01
@@ -95,8 +98,9 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
             keys["s:" + skeleton(joined)] = (i, i + 1)
     for initials in acronyms(tuple(tokens)):
         keys["t:" + initials] = tuple(informative)
-    for n, i in enumerate(informative):
-        for j in informative[n + 1 :]:
+    paired = informative[:MAX_PAIRED_PARTS]
+    for n, i in enumerate(paired):
+        for j in paired[n + 1 :]:
             first, second = tokens[i].text, tokens[j].text
             if len(first) > 1 and len(second) > 1:
                 keys["b:" + "|".join(sorted((first, second)))] = (i, j)
