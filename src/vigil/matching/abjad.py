@@ -11,11 +11,10 @@ and a word is compared with a Latin name by aligning letters to spellings.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from itertools import product
 
-from vigil.matching.normalise import SOFT_C, skeleton
+from vigil.matching.normalise import DOUBLES, SOFT_C, skeleton
 
 # Each letter's Latin spellings, the commonest first; "" where it may be
 # left unwritten (long vowels, hamza, ayn, ta marbuta).
@@ -52,7 +51,6 @@ _OPENING_VOWEL = frozenset("اأإآعء")
 _OPENING_MISMATCH_COST = 0.5
 _VOWELS = frozenset("aeiou")
 MAX_READINGS = 32
-_DOUBLES = re.compile(r"(.)\1+")
 
 
 def _letters(word: str) -> list[str]:
@@ -68,7 +66,7 @@ def similarity(word: str, latin: str) -> float:
     Arabic-script word, 0..1: one minus the cost of the best alignment of
     letters to spellings, over the longer side's consonants."""
     letters = _letters(word)
-    spelled = _DOUBLES.sub(r"\1", SOFT_C.sub("s", latin))
+    spelled = DOUBLES.sub(r"\1", SOFT_C.sub("s", latin))
     written = sum(1 for letter in letters if "" not in SPELLINGS[letter])
     consonants = sum(1 for c in spelled if c not in _VOWELS)
     if not letters or not consonants:

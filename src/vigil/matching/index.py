@@ -70,12 +70,13 @@ def is_organisation(kind: Kind) -> bool:
     return kind is not Kind.PERSON
 
 
-def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
+def name_keys(tokens: Sequence[Token], pairs_by_sound: bool = True) -> dict[str, tuple[int, ...]]:
     """The index keys of a name, each with the positions of the parts it stands for.
 
     Single parts give their text and skeleton; adjacent parts joined give
     the same; every two parts give a pair key (selective even when both are
-    common, as in "Mohammed Omar") and initial keys ("M. Omar").
+    common, as in "Mohammed Omar") and initial keys ("M. Omar"), and, with
+    ``pairs_by_sound``, pair keys of their skeletons.
     """
     keys: dict[str, tuple[int, ...]] = {}
     informative = [i for i, t in enumerate(tokens) if t.informative]
@@ -108,9 +109,10 @@ def name_keys(tokens: Sequence[Token]) -> dict[str, tuple[int, ...]]:
                 keys[f"i:{first[0]}|{second}"] = (i, j)
             if len(first) > 1:
                 keys[f"i:{second[0]}|{first}"] = (i, j)
-            # The pair by sound: "محمد احمدی" and "Mohammad Ahmadi", both common.
-            for pair in product(sounds[i], sounds[j]):
-                keys["p:" + "|".join(sorted(pair))] = (i, j)
+            if pairs_by_sound:
+                # The pair by sound: "محمد احمدی" and "Mohammad Ahmadi", both common.
+                for pair in product(sounds[i], sounds[j]):
+                    keys["p:" + "|".join(sorted(pair))] = (i, j)
     return keys
 
 
@@ -199,10 +201,8 @@ class CandidateIndex:
         covered: dict[int, int] = defaultdict(int)  # bit mask of the query parts reached
         common = []
         spans: dict[tuple[int, ...], tuple[float, int]] = {}  # parts -> (weight, bit mask)
-        abjad = any(t.abjad for t in tokens)
-        for key, parts in name_keys(tokens).items():
-            if key[0] == "p" and not abjad:
-                continue  # pairs by sound are for names in Arabic script; others have their pairs by spelling
+        # Pairs by sound are for queries in Arabic script; others have their pairs by spelling.
+        for key, parts in name_keys(tokens, pairs_by_sound=any(t.abjad for t in tokens)).items():
             ids = postings.get(key)
             if not ids:
                 continue

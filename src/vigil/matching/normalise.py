@@ -148,7 +148,7 @@ _DIGRAPHS = (("kh", "h"), ("gh", "j"), ("sh", "s"), ("ch", "j"), ("zh", "j"), ("
 _LETTERS = str.maketrans({"q": "k", "c": "k", "g": "j", "p": "b", "v": "f", "x": "k"})
 SOFT_C = re.compile(r"c(?=[eiy])")  # Lounici, Cisse: a soft c is an s
 _VOWEL_RUNS = re.compile(r"[aeiouyw]+")
-_DOUBLES = re.compile(r"(.)\1+")
+DOUBLES = re.compile(r"(.)\1+")
 
 
 def _prepare(name: str) -> str:
@@ -171,7 +171,7 @@ def _fold(text: str) -> str:
     folded = text.replace("ou", "u").replace("ee", "i").replace("oo", "u").replace("ph", "f")
     folded = re.sub(r"(?<=\w{3})(?:off|ow)$", "ov", folded)
     folded = re.sub(r"(?<=\w{3})eff$", "ev", folded)
-    folded = _DOUBLES.sub(r"\1", folded)
+    folded = DOUBLES.sub(r"\1", folded)
     return VARIANTS.get(text) or VARIANTS.get(folded) or folded
 
 
@@ -189,7 +189,7 @@ def _consonants(text: str) -> str:
 
 
 def _finish(consonants: str) -> str:
-    consonants = _DOUBLES.sub(r"\1", consonants)
+    consonants = DOUBLES.sub(r"\1", consonants)
     return consonants[:-1] if len(consonants) > 2 and consonants.endswith("h") else consonants
 
 
@@ -221,7 +221,7 @@ def coarse_key(text: str) -> str:
     text = SOFT_C.sub("s", text)
     for digraph, letter in _COARSE_DIGRAPHS:
         text = text.replace(digraph, letter)
-    pattern = _DOUBLES.sub(r"\1", _VOWEL_RUNS.sub("a", text.translate(_COARSE_LETTERS)))
+    pattern = DOUBLES.sub(r"\1", _VOWEL_RUNS.sub("a", text.translate(_COARSE_LETTERS)))
     return pattern if len(pattern) - pattern.count("a") >= 3 else ""
 
 
@@ -251,7 +251,7 @@ def acronyms(tokens: tuple[Token, ...]) -> frozenset[str]:
         "".join(t.text[0] for t in words),
         "".join(t.text[0] for t in words if t.role is not Role.LEGAL),
     }
-    return frozenset(_DOUBLES.sub(r"\1", form) for form in forms if len(form) >= 3)  # folded as parts are
+    return frozenset(DOUBLES.sub(r"\1", form) for form in forms if len(form) >= 3)  # folded as parts are
 
 
 def _role(text: str, is_organisation: bool) -> Role:
