@@ -6,6 +6,7 @@ real lists and, where the real lists lack a case, against entries built here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -170,6 +171,30 @@ def test_one_part_of_a_persons_several_names_is_weak_unless_it_is_all_there_is()
     alone, titled = (screener.match(Query(q, kind="person"), threshold=0.5, only={"t:yakutumba"})[0].score
                      for q in ("Yakutumba", "Haji Yakutumba"))
     assert alone >= DEFAULT_THRESHOLD and alone > titled
+
+
+@pytest.mark.parametrize("query, listed, entry_id", [
+    # a descriptor the list lacks
+    ("HONG KONG ELECTRONICS KISH CO.", "HONG KONG ELECTRONICS", "un:KPe.005"),
+    ("Rajah Solaiman Revolutionary Movement", "RAJAH SOLAIMAN MOVEMENT", "un:QDe.128"),
+    # a country or descriptor the query lacks
+    ("Korea Ryenha Machinery J/V Corporation", "KOREA RYONHA MACHINERY JOINT VENTURE CORPORATION", "un:KPe.016"),
+])
+def test_an_organisation_alias_with_a_descriptor_added_or_dropped_is_found(query, listed, entry_id):
+    """The UN lists these aliases beside the name; with the alias left out,
+    the name must still find its entry."""
+    entries = []
+    for entry in read_list(UN_FILES[-1]).entries:  # real name frequencies
+        if entry.id == entry_id:
+            entry = replace(entry, names=[n for n in entry.names if n.full == listed])
+        entries.append(entry)
+    screener = Screener((e, _version(1, "test", entries)) for e in entries)
+    assert entry_id in _ids(screener.match(Query(query, kind="organisation")))
+
+
+def test_an_organisation_matched_in_one_part_is_held_to_all_the_others(built):
+    # "Zarqawi" alone of "Global Trading Company Ltd Zarqawi", beside other names
+    assert "t:trading" not in _ids(built.match(Query("Zarqawi Solar Panels Manufacturing", kind="organisation")))
 
 
 def test_a_name_of_hundreds_of_parts_makes_a_bounded_number_of_index_keys():

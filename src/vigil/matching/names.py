@@ -34,13 +34,17 @@ INITIAL_SIMILARITY = 0.5
 ACRONYM_SIMILARITY = 0.9
 # How much listed parts the query does not give count against the score:
 # people are often screened with fewer names than the list gives (a father's
-# and grandfather's name), while query parts the listed name lacks count fully.
-UNMATCHED_LISTED_PENALTY = 0.25
+# and grandfather's name), and organisations without the descriptors the
+# list adds ("Foundation (Pakistan)", "Engineering Institute").
+UNMATCHED_LISTED_PENALTY_PERSON = 0.25
+UNMATCHED_LISTED_PENALTY_ORGANISATION = 0.15
 # ... when a person's name matches in one part only.
 SINGLE_PART_LISTED_PENALTY = 0.35
-# A person's name that matches in two parts or more may carry a middle name
-# the list lacks: such extra query parts count this much.
-UNMATCHED_QUERY_PENALTY_PERSON = 0.4
+# A name that matches in two parts or more may carry parts the list lacks (a
+# middle name, a branch or a descriptor: "Kish", "Revolutionary"): such extra
+# query parts count this much. A query matching in one part only is held to
+# all of its parts.
+UNMATCHED_QUERY_PENALTY = 0.4
 
 Weigh = Callable[[Token], float]
 _NO_VOWELS = str.maketrans("", "", "aeiouwy")
@@ -262,15 +266,18 @@ def compare(
     evidence = sum(m.similarity * m.weight for m in matches)
     partial = sum((1 - m.similarity) * m.weight for m in matches)
     extra = sum(weigh(t) for t in unmatched_q)
-    if person and len(matches) >= 2:
-        extra *= UNMATCHED_QUERY_PENALTY_PERSON
+    if len(matches) >= 2:
+        extra *= UNMATCHED_QUERY_PENALTY
     query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
     # One name of a person's several ("Haji Salam" for "Allawi, Salam") is
     # weak evidence, unless it is all the query has ("Hambali").
     mononym = sum(1 for t in query if t.role is not Role.PARTICLE) == 1
     single = person and len(matches) == 1 and not mononym
-    penalty = SINGLE_PART_LISTED_PENALTY if single else UNMATCHED_LISTED_PENALTY
+    if single:
+        penalty = SINGLE_PART_LISTED_PENALTY
+    else:
+        penalty = UNMATCHED_LISTED_PENALTY_PERSON if person else UNMATCHED_LISTED_PENALTY_ORGANISATION
     score = query_cover * (1 - penalty * (1 - listed_cover))
     return NameComparison(score, evidence, matches, unmatched_q, unmatched_e, found_elsewhere)
 
