@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from conftest import OFAC_CONS_FILES, OFAC_SDN_FOLDERS, UN_FILES
+from vigil.matching.index import name_forms
 from vigil.matching.normalise import Role, tokenise
 from vigil.model import DateOfBirth, Entry, Kind, Name
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
@@ -91,6 +92,11 @@ def test_original_script_parts_meet_their_latin_spelling(arabic, latin):
 def test_particles_joined_or_split_give_the_same_parts():
     forms = ["Abdurrahman", "Abd al-Rahman", "Abdul Rahman", "Abdelrahman", "عبد الرحمن"]
     assert {tuple(t.skeleton for t in tokenise(f) if t.informative) for f in forms} == {("rhmn",)}
+
+
+@pytest.mark.parametrize("name", ["ash-Sham—Khorasan", "ash-Sham–Khorasan", "ash‐Sham Khorasan", "ash Sham − Khorasan"])
+def test_hyphens_and_dashes_of_every_kind_separate_words(name):
+    assert [t.text for t in tokenise(name, True) if t.informative] == ["sham", "khorasan"]
 
 
 def test_honorifics_and_legal_forms_are_not_names():
@@ -195,6 +201,15 @@ def test_an_organisation_alias_with_a_descriptor_added_or_dropped_is_found(query
 def test_an_organisation_matched_in_one_part_is_held_to_all_the_others(built):
     # "Zarqawi" alone of "Global Trading Company Ltd Zarqawi", beside other names
     assert "t:trading" not in _ids(built.match(Query("Zarqawi Solar Panels Manufacturing", kind="organisation")))
+
+
+def test_a_country_in_parentheses_is_no_name_of_its_own(real):
+    assert name_forms("AL-HARAMAIN FOUNDATION (PAKISTAN)") == [
+        "AL-HARAMAIN FOUNDATION (PAKISTAN)", "AL-HARAMAIN FOUNDATION"]
+    assert "AQAP" in name_forms("AL-QAIDA IN THE ARABIAN PENINSULA (AQAP)")
+    # "USA" alone would match QDe.093's alias "BIF-USA"
+    assert "un:QDe.093" not in _ids(real.match(Query("RUNNING BROOK, LLC (USA)", kind="organisation")))
+    assert "un:QDe.104" in _ids(real.match(Query("AL-HARAMAIN FOUNDATION (PAKISTAN)", kind="organisation")))
 
 
 def test_a_name_of_hundreds_of_parts_makes_a_bounded_number_of_index_keys():

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
 
+from vigil.countries import to_code
 from vigil.matching import abjad
 from vigil.matching.names import part_keys
 from vigil.matching.normalise import Role, Token, acronyms, coarse_key, skeleton, tokenise
@@ -52,15 +53,18 @@ _PARENTHESES = re.compile(r"\(([^()]*)\)")
 def name_forms(full: str) -> list[str]:
     """The names one published string holds: "A; B" is two names, and
     "AL-QAIDA IN THE ARABIAN PENINSULA (AQAP)" is also "AQAP" and the name
-    without it."""
+    without it. A country in parentheses ("AL-HARAMAIN FOUNDATION
+    (PAKISTAN)", "AERO CONTINENTE (USA) INC.") is no name of its own."""
     forms = []
     for part in full.split(";"):
         part = part.strip()
         if not part:
             continue
         forms.append(part)
-        inner = [m.strip() for m in _PARENTHESES.findall(part) if len(m.strip()) >= 2]
-        if inner:
+        found = [m.strip() for m in _PARENTHESES.findall(part)]
+        countries = [m for m in found if to_code(m)]
+        inner = [m for m in found if len(m) >= 2 and m not in countries]
+        if inner or countries:
             forms.append(_PARENTHESES.sub(" ", part).strip())
             forms.extend(inner)
     return list(dict.fromkeys(f for f in forms if f))

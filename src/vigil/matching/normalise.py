@@ -138,7 +138,8 @@ _ARABIC_ARTICLE = re.compile(r"(?<![\w\u0600-\u06ff])ال(?=[\u0600-\u06ff]{2,})
 _ARABIC_ABD = re.compile(r"(?<![\w\u0600-\u06ff])عبد(?=ال)")
 _ABJAD = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
-_SPLIT = re.compile(r"[\s\-_/,.;:()\[\]{}\"“”„«»]+")
+# Hyphens and dashes of every kind ("ash-Sham—Khorasan") separate words.
+_SPLIT = re.compile(r"[\s\-\u2010-\u2015\u2212_/,.;:()\[\]{}\"“”„«»]+")
 _APOSTROPHES = re.compile(r"['`ʿʾ’‘ʻʼ´]")
 
 # Skeleton folding: digraphs first, then single letters. Vowels and the
