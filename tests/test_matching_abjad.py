@@ -8,6 +8,7 @@ import pytest
 
 from conftest import UN_FILES
 from vigil.matching.abjad import readings, similarity
+from vigil.matching.names import part_similarity
 from vigil.matching.normalise import tokenise
 from vigil.model import NameType
 from vigil.screening import DEFAULT_THRESHOLD, Query, Screener
@@ -44,6 +45,19 @@ def test_customary_spellings_match(word, latin):
 def test_other_names_do_not(word, latin):
     (token,) = tokenise(latin)
     assert similarity(word, token.text) < 0.75
+
+
+@pytest.mark.parametrize(("first", "second", "same"), [
+    ("حمود", "احمد", False),  # Hammoud, Ahmad
+    ("محمود", "محمد", False),  # Mahmoud, Muhammad
+    ("حسين", "حسن", False),  # Husayn, Hasan
+    ("مصطفى", "مصطفي", True),  # alif maksura written as ya
+    ("سلیمان", "سليمان", True),  # Persian and Arabic ya
+    ("أحمد", "احمد", True),  # hamza written or not
+])
+def test_two_words_in_arabic_script_differ_by_their_long_vowels(first, second, same):
+    (a,), (b,) = tokenise(first), tokenise(second)
+    assert part_similarity(a, b)[0] == (1.0 if same else 0.0)
 
 
 def test_original_script_names_find_their_entry_without_it():

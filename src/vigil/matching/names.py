@@ -28,6 +28,9 @@ from vigil.matching.normalise import (
 
 # Below this similarity two parts do not match at all.
 MIN_PART_SIMILARITY = 0.75
+# ... for two parts in Arabic script, whose few letters are all consonants
+# and long vowels: one letter more or less is another name.
+ABJAD_MIN_SIMILARITY = 0.85
 # What an initial ("M.") is worth against the part it may abbreviate.
 INITIAL_SIMILARITY = 0.5
 # An organisation's acronym against its full name.
@@ -94,11 +97,10 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
         return 1.0, "same"
     if query.abjad != listed.abjad:
         return _script_similarity(query, listed)
+    if query.abjad:
+        return _same_script_similarity(query, listed)
     if query.skeleton == listed.skeleton:
-        if query.abjad:
-            if len(query.skeleton) >= 2:
-                return 1.0, "script"  # its consonants are all such a script writes
-        elif letters_folded(query.text) == letters_folded(listed.text):
+        if letters_folded(query.text) == letters_folded(listed.text):
             return 0.92, "spelling"  # the same vowels, alike consonants: Korean "Cho" ≈ "Jo"
         elif len(query.skeleton) >= 2:
             # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
@@ -114,9 +116,6 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
             return INITIAL_SIMILARITY, "initial"
         return 0.0, ""
     best = Levenshtein.normalized_similarity(query.text, listed.text, score_cutoff=MIN_PART_SIMILARITY)
-    if query.abjad and min(len(query.skeleton), len(listed.skeleton)) >= 3:
-        # Consonants are what two names written without vowels compare by.
-        best = max(best, Levenshtein.normalized_similarity(query.skeleton, listed.skeleton) * 0.9)
     return (best, "similar") if best >= MIN_PART_SIMILARITY else (0.0, "")
 
 
@@ -134,6 +133,17 @@ def _script_similarity(query: Token, listed: Token) -> tuple[float, str]:
     # meets a listed original-script name only on consonants, and the
     # entry's Latin names say more.
     return min(similarity * 0.95, 0.85), "script"
+
+
+def _same_script_similarity(query: Token, listed: Token) -> tuple[float, str]:
+    """Two parts in Arabic script: their letters are their spelling, long
+    vowels included (محمود is not محمد, nor حسين حسن); alif maksura and ya
+    are one letter (مصطفى, مصطفي)."""
+    first, second = query.text.replace("a", "y"), listed.text.replace("a", "y")
+    if first == second:
+        return 1.0, "same"
+    similarity = Levenshtein.normalized_similarity(first, second, score_cutoff=ABJAD_MIN_SIMILARITY)
+    return (similarity, "similar") if similarity else (0.0, "")
 
 
 def _joined_similarity(query: Token, listed: Token) -> float:
