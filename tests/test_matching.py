@@ -212,6 +212,17 @@ def test_a_country_in_parentheses_is_no_name_of_its_own(real):
     assert "un:QDe.104" in _ids(real.match(Query("AL-HARAMAIN FOUNDATION (PAKISTAN)", kind="organisation")))
 
 
+def test_a_year_within_a_listed_range_counts_less_than_the_listed_year():
+    """A range of five years agrees with a random birth year five times as often."""
+    entries = [_entry("t:year", Kind.PERSON, "Karim Bakhtiyari Zadran", dates_of_birth=[DateOfBirth("1970")]),
+               _entry("t:range", Kind.PERSON, "Karim Bakhtiyari Zadran",
+                      dates_of_birth=[DateOfBirth("1968", end="1972")])]
+    screener = Screener((e, _version(1, "test", entries)) for e in entries)
+    hits = {h.entry_id: h for h in screener.match(Query("Karim Bakhtiyari Zadran", dob="1970"), threshold=0.3)}
+    assert hits["t:year"].score > hits["t:range"].score
+    assert "born 1970, within the listed 1968–1972" in hits["t:range"].explanation
+
+
 def test_a_name_of_hundreds_of_parts_makes_a_bounded_number_of_index_keys():
     from vigil.matching.index import name_keys
 

@@ -37,7 +37,8 @@ SETTINGS = {
     "dob_confirms_name": Setting(0.6, "how much of a common name's restraint an agreeing date of birth lifts"),
     "dob_day": Setting(0.15, "query and listed date of birth agree to the day"),
     "dob_month": Setting(0.09, "... to the month"),
-    "dob_year": Setting(0.06, "... to the year (or the year lies in a listed range)"),
+    "dob_year": Setting(0.06, "... to the year"),
+    "dob_in_range": Setting(0.03, "the year lies in a listed range, or within an approximate year's"),
     "dob_one_year": Setting(-0.05, "the years differ by one (typos and calendar conversions make this common)"),
     "dob_two_years": Setting(-0.12, "the years differ by two"),
     "dob_mismatch": Setting(-0.45, "the years differ by more than two: strong evidence against"),
@@ -138,11 +139,12 @@ def _agreement(query: tuple[int, int | None, int | None], dob: DateOfBirth) -> s
     if distance == 0 and ((month and l_month and month != l_month) or (day and l_day and day != l_day)):
         return "dob_same_year_other_day"
     if distance == 0:
-        return "dob_year"
+        # A window of several years agrees by chance several times as often.
+        return "dob_year" if first == last else "dob_in_range"
     return {1: "dob_one_year", 2: "dob_two_years"}.get(distance, "dob_mismatch")
 
 
-_AGREEMENT_VALUES = {"dob_day": 1.0, "dob_month": 0.9, "dob_year": 0.8, "dob_same_year_other_day": 0.5,
+_AGREEMENT_VALUES = {"dob_day": 1.0, "dob_month": 0.9, "dob_year": 0.8, "dob_in_range": 0.7, "dob_same_year_other_day": 0.5,
                      "dob_one_year": 0.0, "dob_two_years": -0.5, "dob_mismatch": -1.0}
 
 
@@ -166,6 +168,7 @@ def date_of_birth(query: QueryFacts, entry: Entry) -> Contribution | None:
         "dob_month": f"born {year}-{month or 0:02d}, as listed ({listed})",
         "dob_same_year_other_day": f"born in {year} as listed, but on another day (listed {listed})",
         "dob_year": f"born {year}, as listed ({listed})",
+        "dob_in_range": f"born {year}, within the listed {listed}",
         "dob_one_year": f"born {year}, listed {listed}: one year apart",
         "dob_two_years": f"born {year}, listed {listed}: two years apart",
         "dob_mismatch": f"born {year}, but listed as born {listed}: the dates of birth disagree, which lowers the score",
