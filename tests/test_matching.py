@@ -220,7 +220,7 @@ def test_a_year_within_a_listed_range_counts_less_than_the_listed_year():
     screener = Screener((e, _version(1, "test", entries)) for e in entries)
     hits = {h.entry_id: h for h in screener.match(Query("Karim Bakhtiyari Zadran", dob="1970"), threshold=0.3)}
     assert hits["t:year"].score > hits["t:range"].score
-    assert "born 1970, within the listed 1968–1972" in hits["t:range"].explanation
+    assert "born 1970, within the years listed (1968–1972)" in hits["t:range"].explanation
 
 
 def test_a_name_of_hundreds_of_parts_makes_a_bounded_number_of_index_keys():

@@ -144,8 +144,8 @@ def _agreement(query: tuple[int, int | None, int | None], dob: DateOfBirth) -> s
     return {1: "dob_one_year", 2: "dob_two_years"}.get(distance, "dob_mismatch")
 
 
-_AGREEMENT_VALUES = {"dob_day": 1.0, "dob_month": 0.9, "dob_year": 0.8, "dob_in_range": 0.7, "dob_same_year_other_day": 0.5,
-                     "dob_one_year": 0.0, "dob_two_years": -0.5, "dob_mismatch": -1.0}
+_AGREEMENT_VALUES = {"dob_day": 1.0, "dob_month": 0.9, "dob_year": 0.8, "dob_in_range": 0.7,
+                     "dob_same_year_other_day": 0.5, "dob_one_year": 0.0, "dob_two_years": -0.5, "dob_mismatch": -1.0}
 
 
 def date_of_birth_contribution(query: QueryFacts, entry: Entry) -> float | None:
@@ -168,7 +168,7 @@ def date_of_birth(query: QueryFacts, entry: Entry) -> Contribution | None:
         "dob_month": f"born {year}-{month or 0:02d}, as listed ({listed})",
         "dob_same_year_other_day": f"born in {year} as listed, but on another day (listed {listed})",
         "dob_year": f"born {year}, as listed ({listed})",
-        "dob_in_range": f"born {year}, within the listed {listed}",
+        "dob_in_range": f"born {year}, within the years listed ({listed})",
         "dob_one_year": f"born {year}, listed {listed}: one year apart",
         "dob_two_years": f"born {year}, listed {listed}: two years apart",
         "dob_mismatch": f"born {year}, but listed as born {listed}: the dates of birth disagree, which lowers the score",
