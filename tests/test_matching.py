@@ -198,6 +198,23 @@ def test_an_organisation_alias_with_a_descriptor_added_or_dropped_is_found(query
     assert entry_id in _ids(screener.match(Query(query, kind="organisation")))
 
 
+@pytest.mark.parametrize("query, entry_id", [
+    # matched in three parts of four, "Karate" not in the listed name
+    ("Mahad Warsame Qalley Karate", "un:SOi.020"),
+    # "Ahmadzai" is in another of the entry's names
+    ("Zahid Ahmadzai", "un:TAi.127"),
+])
+def test_the_threshold_only_cuts_hits_it_never_loses_one_that_reaches_it(query, entry_id):
+    """The index skips names that could not reach the threshold; it must
+    not skip one that does. The query is a UN alias, left out of the list."""
+    entries = [replace(e, names=[n for n in e.names if n.full != query]) if e.id == entry_id else e
+               for e in read_list(UN_FILES[-1]).entries]
+    screener = Screener((e, _version(1, "test", entries)) for e in entries)
+    low = [h for h in screener.match(Query(query, kind="person"), threshold=0.3) if h.score >= DEFAULT_THRESHOLD]
+    assert entry_id in _ids(low)
+    assert _ids(screener.match(Query(query, kind="person"), threshold=DEFAULT_THRESHOLD)) == _ids(low)
+
+
 def test_an_organisation_matched_in_one_part_is_held_to_all_the_others(built):
     # "Zarqawi" alone of "Global Trading Company Ltd Zarqawi", beside other names
     assert "t:trading" not in _ids(built.match(Query("Zarqawi Solar Panels Manufacturing", kind="organisation")))

@@ -17,7 +17,7 @@ from itertools import product
 
 from vigil.countries import to_code
 from vigil.matching import abjad
-from vigil.matching.names import part_keys
+from vigil.matching.names import UNMATCHED_QUERY_PENALTY, part_keys
 from vigil.matching.normalise import Role, Token, acronyms, coarse_key, skeleton, tokenise
 from vigil.model import Entry, Kind, NameQuality
 
@@ -231,11 +231,28 @@ class CandidateIndex:
             for name_id in reached:
                 found[name_id] += weight
                 covered[name_id] |= mask
-        needed = min_cover * (sum(weights) or 1.0)
-        cover = {mask: sum(w for i, w in enumerate(weights) if mask >> i & 1) for mask in set(covered.values())}
-        kept = [n for n in found if cover[covered[n]] >= needed]
+        # Parts a name lacks but another name of its entry has count nothing
+        # against it (names.compare, "elsewhere"): the entry's parts count.
+        by_entry: dict[int, int] = defaultdict(int)
+        for name_id, mask in covered.items():
+            by_entry[self.names[name_id].entry] |= mask
+        cover = {mask: self._best_cover(weights, mask) for mask in set(by_entry.values())}
+        kept = [n for n in found if cover[by_entry[self.names[n].entry]] >= min_cover]
         kept.sort(key=found.__getitem__, reverse=True)
         return kept[:MAX_CANDIDATES]
+
+    @staticmethod
+    def _best_cover(weights: list[float], mask: int) -> float:
+        """The best query cover a listed name can reach when its keys reached
+        the query parts in ``mask``: the parts left count in full against a
+        name matched in one part, in part against one matched in two or more
+        (names.compare)."""
+        total = sum(weights) or 1.0
+        reached = sum(w for i, w in enumerate(weights) if mask >> i & 1)
+        if not reached:
+            return 0.0
+        penalty = UNMATCHED_QUERY_PENALTY if mask.bit_count() >= 2 else 1.0
+        return reached / (reached + penalty * (total - reached))
 
     def name_ids_of(self, position: int) -> list[int]:
         return self._entry_names.get(position, [])
