@@ -23,7 +23,7 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "ا": ("a", "e", "aa", ""), "ى": ("a", "i", "y", ""), "ة": ("", "h", "t", "a"),
     "ب": ("b", "p"), "ت": ("t",), "ث": ("th", "s", "t"),
     "ج": ("j", "g", "dj", "dzh", "zh"), "ح": ("h", ""), "خ": ("kh", "h", "x", "ch", "k"),
-    "د": ("d",), "ذ": ("dh", "z", "d", "th"), "ر": ("r",), "ز": ("z", "s"), "س": ("s",),
+    "د": ("d",), "ذ": ("dh", "z", "d", "th"), "ر": ("r",), "ز": ("z",), "س": ("s",),
     "ش": ("sh", "ch", "s", "sch"), "ص": ("s",), "ض": ("d", "dh", "z"), "ط": ("t",),
     "ظ": ("z", "dh", "th", "d"), "ع": ("",), "غ": ("gh", "g", "r", "rh"), "ف": ("f", "v"),
     "ق": ("q", "k", "g", "c", "gh"), "ك": ("k", "c", "ck"), "ل": ("l",), "م": ("m",), "ن": ("n",),
@@ -41,23 +41,38 @@ SPELLINGS.update(dict.fromkeys("یېۍے", (*SPELLINGS["ي"], "a")))
 # the rule: ح and ه are usually written "h", و and ي as a vowel or w/y.
 _H_LETTERS = frozenset("حهہھۀں")
 _UNWRITTEN_COST = dict.fromkeys(_H_LETTERS | frozenset("ويیېۍے"), 0.3)
+# Alif is a long vowel after a word's first letter ("Sher" is not شراع),
+# unless it opens the article run into a word (نورالدین, "Nooruddin").
+_INNER_ALIF_UNWRITTEN_COST = 0.3
 # A Latin letter with no Arabic counterpart: short vowels are not written in
 # Arabic script; a w or y, or an "h" ending a word ("Hamzah") or spelling
 # out a vowel, costs less than a consonant.
 _EXTRA_LATIN_COST = {**dict.fromkeys("aeiou", 0.0), "h": 0.5, "w": 0.2, "y": 0.2}
-# A word opening with alif or ayn opens with a vowel in Latin letters, and
-# one opening with a consonant with a consonant ("Ahmad" أحمد, not حمود).
+# ... but a Latin name ending in i or y ends in ي ("Mohammadi" is not محمد).
+_FINAL_I_COST = 1.0
+# A word opening with alif or ayn opens with a vowel in Latin letters
+# ("Ahmad" أحمد, not "Hamid"), and one opening with a consonant with a
+# consonant ("Hammoud" حمود, not "Ahmed"), though less strictly: an article
+# may be run into it ("Essabar" الصبار).
 _OPENING_VOWEL = frozenset("اأإآعء")
-_OPENING_MISMATCH_COST = 0.5
+_OPENING_CONSONANT_COST = 1.0
+_OPENING_ARTICLE_COST = 0.5
 _VOWELS = frozenset("aeiou")
 MAX_READINGS = 32
 
 
-def _letters(word: str) -> list[str]:
+def _letters(word: str) -> tuple[list[str], set[int]]:
     """The word's letters, a letter written twice once: Latin spellings
-    fold doubled letters (الله is "ullah", folded "ulah")."""
-    letters = [letter for letter in word if letter in SPELLINGS]
-    return [letter for i, letter in enumerate(letters) if not i or letter != letters[i - 1]]
+    fold doubled letters (الله is "ullah", folded "ulah"); and the
+    positions where a word starts (in two words joined, "مطيع الله")."""
+    letters, starts = [], set()
+    for i, char in enumerate(word):
+        if char in SPELLINGS:
+            if not i or word[i - 1] not in SPELLINGS:
+                starts.add(len(letters))
+            if not letters or char != letters[-1]:
+                letters.append(char)
+    return letters, starts
 
 
 @lru_cache(maxsize=200_000)
@@ -65,7 +80,7 @@ def similarity(word: str, latin: str) -> float:
     """How well a Latin spelling (lowercase, as tokenised) renders an
     Arabic-script word, 0..1: one minus the cost of the best alignment of
     letters to spellings, over the longer side's consonants."""
-    letters = _letters(word)
+    letters, starts = _letters(word)
     spelled = DOUBLES.sub(r"\1", SOFT_C.sub("s", latin))
     written = sum(1 for letter in letters if "" not in SPELLINGS[letter])
     consonants = sum(1 for c in spelled if c not in _VOWELS)
@@ -74,17 +89,29 @@ def similarity(word: str, latin: str) -> float:
     rows, cols = len(letters), len(spelled)
     inf = float("inf")
     cost = [[inf] * (cols + 1) for _ in range(rows + 1)]
-    cost[0][0] = 0.0 if (letters[0] in _OPENING_VOWEL) == (spelled[0] in _VOWELS) else _OPENING_MISMATCH_COST
+    opens_with_vowel = letters[0] in _OPENING_VOWEL
+    if opens_with_vowel == (spelled[0] in _VOWELS):
+        cost[0][0] = 0.0
+    else:
+        cost[0][0] = _OPENING_CONSONANT_COST if opens_with_vowel else _OPENING_ARTICLE_COST
+    extra = [_EXTRA_LATIN_COST.get(c, 1.0) for c in spelled]
+    if spelled[-1] in "iy" and len(spelled) > 1:
+        extra[-1] = _FINAL_I_COST
     for j in range(1, cols + 1):
-        cost[0][j] = cost[0][j - 1] + _EXTRA_LATIN_COST.get(spelled[j - 1], 1.0)
+        cost[0][j] = cost[0][j - 1] + extra[j - 1]
     for i in range(1, rows + 1):
         letter = letters[i - 1]
         spellings = SPELLINGS[letter]
-        unwritten = _UNWRITTEN_COST.get(letter, 0.0) if "" in spellings else 1.0
+        if "" not in spellings:
+            unwritten = 1.0
+        elif letter == "ا" and i - 1 not in starts and letters[i:i + 1] != ["ل"]:
+            unwritten = _INNER_ALIF_UNWRITTEN_COST
+        else:
+            unwritten = _UNWRITTEN_COST.get(letter, 0.0)
         for j in range(cols + 1):
             best = cost[i - 1][j] + unwritten
             if j:
-                best = min(best, cost[i - 1][j - 1] + 1.0, cost[i][j - 1] + _EXTRA_LATIN_COST.get(spelled[j - 1], 1.0))
+                best = min(best, cost[i - 1][j - 1] + 1.0, cost[i][j - 1] + extra[j - 1])
                 for spelling in spellings:
                     if spelling and j >= len(spelling) and spelled.endswith(spelling, 0, j):
                         best = min(best, cost[i - 1][j - len(spelling)])
@@ -98,7 +125,7 @@ def readings(word: str) -> frozenset[str]:
     word's likely Latin spellings, for finding candidates by index key.
     Ambiguous letters are expanded first to last until MAX_READINGS."""
     found = {""}
-    for letter in _letters(word):
+    for letter in _letters(word)[0]:
         # Skeletons have no vowels; ح and ه are read as written.
         options = tuple(dict.fromkeys("".join(c for c in o if c not in _VOWELS) for o in SPELLINGS[letter]))
         if letter in _H_LETTERS:

@@ -125,24 +125,19 @@ def _script_similarity(query: Token, listed: Token) -> tuple[float, str]:
     if Levenshtein.normalized_similarity(word.text.translate(_NO_VOWELS), latin.text.translate(_NO_VOWELS)) < 0.4:
         return 0.0, ""  # too far apart to be worth aligning letter by letter
     similarity = abjad.similarity(word.original, latin.text)
-    if similarity < MIN_PART_SIMILARITY:
-        return 0.0, ""
     if similarity == 1.0 and query.abjad and len(latin.skeleton) >= 2:
         return 1.0, "script"  # every letter as a Latin spelling writes it
     # One consonant ("Ali" for علي) is little to go on; a query with vowels
     # meets a listed original-script name only on consonants, and the
     # entry's Latin names say more.
-    return min(similarity * 0.95, 0.85), "script"
+    similarity = min(similarity * 0.95, 0.85)
+    return (similarity, "script") if similarity >= MIN_PART_SIMILARITY else (0.0, "")
 
 
 def _same_script_similarity(query: Token, listed: Token) -> tuple[float, str]:
     """Two parts in Arabic script: their letters are their spelling, long
-    vowels included (محمود is not محمد, nor حسين حسن); alif maksura and ya
-    are one letter (مصطفى, مصطفي)."""
-    first, second = query.text.replace("a", "y"), listed.text.replace("a", "y")
-    if first == second:
-        return 1.0, "same"
-    similarity = Levenshtein.normalized_similarity(first, second, score_cutoff=ABJAD_MIN_SIMILARITY)
+    vowels included (محمود is not محمد, nor حسين حسن, nor حامد حمد)."""
+    similarity = Levenshtein.normalized_similarity(query.text, listed.text, score_cutoff=ABJAD_MIN_SIMILARITY)
     return (similarity, "similar") if similarity else (0.0, "")
 
 

@@ -267,13 +267,19 @@ def _role(text: str, is_organisation: bool) -> Role:
     return Role.NAME
 
 
+# A word in Arabic script is spelled letter by letter, its long vowels
+# included: alif (which anyascii leaves out) as "a", so that سالم (Salim) is
+# not سلم, nor حامد (Hamid) حمد; alif maksura as ya (مصطفى, مصطفي).
+_ABJAD_SPELLING = str.maketrans({**dict.fromkeys("اأإآٱ", "a"), "ى": "ي"})
+
+
 def _abjad_token(original: str) -> Token:
     """A word written without vowels: only the particles are recognisable;
     "mr" from عمر is Umar, not an honorific."""
-    text = _latin(original)
-    text = ARABIC_SCRIPT_PARTICLES.get(text, text)
-    role = Role.PARTICLE if text in ARABIC_SCRIPT_PARTICLES.values() else Role.NAME
-    return Token(original, text, _abjad_skeleton(original), role, abjad=True)
+    particle = ARABIC_SCRIPT_PARTICLES.get(_latin(original))
+    if particle:
+        return Token(original, particle, _abjad_skeleton(original), Role.PARTICLE, abjad=True)
+    return Token(original, _latin(original.translate(_ABJAD_SPELLING)), _abjad_skeleton(original), Role.NAME, abjad=True)
 
 
 def _token(original: str, text: str, is_organisation: bool) -> Token:
