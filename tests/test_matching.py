@@ -129,6 +129,13 @@ def test_organisation_acronyms_match_their_full_names(built):
     assert built.match(Query("Global Trading Company", kind="organisation")) == []
 
 
+@pytest.mark.parametrize("name", ["TAE DONG GANG", "RYONG GUN BONG", "TEJARAT PAYDAR PAYMAN DEVELOPMENT"])
+def test_initials_alone_do_not_alert_on_a_listed_three_letter_acronym(real, name):
+    """OFAC-listed companies whose initials are a UN acronym ("TDG" of
+    IQe.207, "RGB" of KPe.031, "TPD" of CDe.008): a coincidence, not a match."""
+    assert not [h for h in real.match(Query(name, kind="organisation")) if "(acronym)" in h.explanation]
+
+
 def test_spelling_variant_of_a_given_name(built):
     assert _ids(built.match(Query("Jon Smith"))) == ["t:smith"]
 

@@ -35,6 +35,12 @@ ABJAD_MIN_SIMILARITY = 0.85
 INITIAL_SIMILARITY = 0.5
 # An organisation's acronym against its full name.
 ACRONYM_SIMILARITY = 0.9
+# ... a listed acronym of three letters against the initials of a query's
+# words: one three-word name in a few dozen has the initials of one of the
+# thousand-odd listed acronyms ("AQUA SHIPPING LTD." and "ASL"), so they
+# alone cannot alert.
+SHORT_ACRONYM_SIMILARITY = 0.6
+SHORT_ACRONYM = 3
 # How much listed parts the query does not give count against the score:
 # people are often screened with fewer names than the list gives (a father's
 # and grandfather's name), and organisations without the descriptors the
@@ -216,7 +222,9 @@ def _acronyms(query: Sequence[Token], listed: Sequence[Token], weigh: Weigh) -> 
                 spanned = tuple(j for j, t in enumerate(other) if t.informative)
                 pair = (spanned, (i,)) if flip else ((i,), spanned)
                 # An acronym tells as much as it is rare; its words may be generic.
-                found.append(_Pairing(*pair, ACRONYM_SIMILARITY, weigh(token), "acronym"))
+                short = flip and len(token.original) <= SHORT_ACRONYM  # as written: "KKBC" folds to "kbc"
+                similarity = SHORT_ACRONYM_SIMILARITY if short else ACRONYM_SIMILARITY
+                found.append(_Pairing(*pair, similarity, weigh(token), "acronym"))
     return found
 
 
