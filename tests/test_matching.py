@@ -222,6 +222,19 @@ def test_the_threshold_only_cuts_hits_it_never_loses_one_that_reaches_it(query, 
     assert _ids(screener.match(Query(query, kind="person"), threshold=DEFAULT_THRESHOLD)) == _ids(low)
 
 
+@pytest.mark.parametrize("query, entry_id", [
+    # three names of five match, "Umar" for "Tahir"
+    ("Umar Muhammad Khalil Mustafa", "un:QDi.339"),
+    # two match, a second family name the list lacks
+    ("Zurab Iraklievich Margoshvili", "un:QDi.406"),
+])
+def test_a_person_matched_in_several_names_may_carry_names_the_list_lacks(query, entry_id):
+    entries = [replace(e, names=[n for n in e.names if n.full != query]) if e.id == entry_id else e
+               for e in read_list(UN_FILES[-1]).entries]
+    screener = Screener((e, _version(1, "test", entries)) for e in entries)
+    assert entry_id in _ids(screener.match(Query(query, kind="person")))
+
+
 def test_an_organisation_matched_in_one_part_is_held_to_all_the_others(built):
     # "Zarqawi" alone of "Global Trading Company Ltd Zarqawi", beside other names
     assert "t:trading" not in _ids(built.match(Query("Zarqawi Solar Panels Manufacturing", kind="organisation")))

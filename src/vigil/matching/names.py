@@ -51,9 +51,12 @@ UNMATCHED_LISTED_PENALTY_ORGANISATION = 0.15
 SINGLE_PART_LISTED_PENALTY = 0.35
 # A name that matches in two parts or more may carry parts the list lacks (a
 # middle name, a branch or a descriptor: "Kish", "Revolutionary"): such extra
-# query parts count this much. A query matching in one part only is held to
-# all of its parts.
-UNMATCHED_QUERY_PENALTY = 0.4
+# query parts count this much, and less again when three names or more
+# match ("Umar Muhammad Khalil Mustafa" for "Tahir Muhammad Khalil Mustafa
+# al-Bayati"; generic words do not count as names). A query matching in one
+# part only is held to all of its parts.
+UNMATCHED_QUERY_PENALTY = 0.3
+UNMATCHED_QUERY_PENALTY_MANY = 0.1
 
 Weigh = Callable[[Token], float]
 _NO_VOWELS = str.maketrans("", "", "aeiouwy")
@@ -279,7 +282,9 @@ def compare(
     evidence = sum(m.similarity * m.weight for m in matches)
     partial = sum((1 - m.similarity) * m.weight for m in matches)
     extra = sum(weigh(t) for t in unmatched_q)
-    if len(matches) >= 2:
+    if sum(1 for m in matches if any(t.role is Role.NAME for t in m.listed)) >= 3:
+        extra *= UNMATCHED_QUERY_PENALTY_MANY
+    elif len(matches) == 2:
         extra *= UNMATCHED_QUERY_PENALTY
     query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
