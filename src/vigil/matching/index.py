@@ -17,7 +17,7 @@ from itertools import product
 
 from vigil.countries import to_code
 from vigil.matching import abjad
-from vigil.matching.names import UNMATCHED_QUERY_PENALTY, UNMATCHED_QUERY_PENALTY_MANY, part_keys
+from vigil.matching.names import UNMATCHED_QUERY_PENALTY_MANY, UNMATCHED_QUERY_PENALTY_PERSON, part_keys
 from vigil.matching.normalise import Role, Token, acronyms, coarse_key, skeleton, tokenise
 from vigil.model import Entry, Kind, NameQuality
 
@@ -246,13 +246,13 @@ class CandidateIndex:
         """The best query cover a listed name can reach when its keys reached
         the query parts in ``mask``: the parts left count in full against a
         name matched in one part, in part against one matched in two or more,
-        as names.compare counts them."""
+        as names.compare counts them (at the least, a person's)."""
         total = sum(weights) or 1.0
         reached = sum(w for i, w in enumerate(weights) if mask >> i & 1)
         if not reached:
             return 0.0
         parts = mask.bit_count()
-        penalty = UNMATCHED_QUERY_PENALTY_MANY if parts >= 3 else UNMATCHED_QUERY_PENALTY if parts == 2 else 1.0
+        penalty = UNMATCHED_QUERY_PENALTY_MANY if parts >= 3 else UNMATCHED_QUERY_PENALTY_PERSON if parts == 2 else 1.0
         return reached / (reached + penalty * (total - reached))
 
     def name_ids_of(self, position: int) -> list[int]:

@@ -51,11 +51,13 @@ UNMATCHED_LISTED_PENALTY_ORGANISATION = 0.15
 SINGLE_PART_LISTED_PENALTY = 0.35
 # A name that matches in two parts or more may carry parts the list lacks (a
 # middle name, a branch or a descriptor: "Kish", "Revolutionary"): such extra
-# query parts count this much, and less again when three names or more
-# match ("Umar Muhammad Khalil Mustafa" for "Tahir Muhammad Khalil Mustafa
-# al-Bayati"; generic words do not count as names). A query matching in one
-# part only is held to all of its parts.
-UNMATCHED_QUERY_PENALTY = 0.3
+# query parts count this much (an organisation's more: "HONG KONG" is two
+# parts, and a place), and less again when three names or more match ("Umar
+# Muhammad Khalil Mustafa" for "Tahir Muhammad Khalil Mustafa al-Bayati";
+# generic words do not count as names). A query matching in one part only
+# is held to all of its parts.
+UNMATCHED_QUERY_PENALTY_PERSON = 0.3
+UNMATCHED_QUERY_PENALTY_ORGANISATION = 0.4
 UNMATCHED_QUERY_PENALTY_MANY = 0.1
 
 Weigh = Callable[[Token], float]
@@ -284,8 +286,8 @@ def compare(
     extra = sum(weigh(t) for t in unmatched_q)
     if sum(1 for m in matches if any(t.role is Role.NAME for t in m.listed)) >= 3:
         extra *= UNMATCHED_QUERY_PENALTY_MANY
-    elif len(matches) == 2:
-        extra *= UNMATCHED_QUERY_PENALTY
+    elif len(matches) >= 2:
+        extra *= UNMATCHED_QUERY_PENALTY_PERSON if person else UNMATCHED_QUERY_PENALTY_ORGANISATION
     query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
     # One name of a person's several ("Haji Salam" for "Allawi, Salam") is
