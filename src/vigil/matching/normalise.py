@@ -167,11 +167,19 @@ def _latin(text: str) -> str:
     return _NON_WORD.sub("", _APOSTROPHES.sub("", anyascii(text).casefold()))
 
 
+_DIPHTHONG_Y = re.compile(r"(?<=\w)([ae])y(?=[^aeiouy]|$)")
+_FINAL_Y = re.compile(r"(?<=[^aeiouy])y$")
+
+
 def _fold(text: str) -> str:
     """Generic spelling folds, then the variants table."""
     folded = text.replace("ou", "u").replace("ee", "i").replace("oo", "u").replace("ph", "f")
     folded = re.sub(r"(?<=\w{3})(?:off|ow)$", "ov", folded)
     folded = re.sub(r"(?<=\w{3})eff$", "ev", folded)
+    # The diphthong as ay or ai, ey or ei ("Zubayr", "Zubair"; "Heydar",
+    # "Heidar"), and a final y after a consonant as i ("Bukhory", "Bukhori").
+    folded = _DIPHTHONG_Y.sub(r"\1i", folded)
+    folded = _FINAL_Y.sub("i", folded)
     folded = DOUBLES.sub(r"\1", folded)
     return VARIANTS.get(text) or VARIANTS.get(folded) or folded
 
