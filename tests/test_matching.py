@@ -228,6 +228,8 @@ def test_the_threshold_only_cuts_hits_it_never_loses_one_that_reaches_it(query, 
     ("Umar Muhammad Khalil Mustafa", "un:QDi.339"),
     # two match, a second family name the list lacks
     ("Zurab Iraklievich Margoshvili", "un:QDi.406"),
+    # one matches "Isnilon Hapilun", the other is in another of its names
+    ("Tuan Isnilon", "un:QDi.204"),
 ])
 def test_a_person_matched_in_several_names_may_carry_names_the_list_lacks(query, entry_id):
     entries = [replace(e, names=[n for n in e.names if n.full != query]) if e.id == entry_id else e

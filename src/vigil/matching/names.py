@@ -291,9 +291,10 @@ def compare(
     query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
     # One name of a person's several ("Haji Salam" for "Allawi, Salam") is
-    # weak evidence, unless it is all the query has ("Hambali").
+    # weak evidence, unless it is all the query has ("Hambali"); a part in
+    # another of the entry's names is a second one.
     mononym = sum(1 for t in query if t.role is not Role.PARTICLE) == 1
-    single = person and len(matches) == 1 and not mononym
+    single = person and len(matches) + len(found_elsewhere) == 1 and not mononym
     if single:
         penalty = SINGLE_PART_LISTED_PENALTY
     else:
