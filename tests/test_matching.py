@@ -73,6 +73,19 @@ def test_spelling_variants_fold_to_one_form(a, b):
     assert tokenise(a)[0].text == tokenise(b)[0].text
 
 
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("Obeida", "Ubaydah", True), ("Kazim", "Kadhim", True), ("Gaddafi", "Qadhafi", True), ("Tharwat", "Tarwat", True),
+    # the same consonants, but a vowel more or less: another name
+    ("Mahmoud", "Muhammad", False), ("Ahmadi", "Ahmad", False), ("Mendoza", "Mendez", False),
+    ("Alvaro", "Olivera", False), ("Fazal", "Faizullah", False),
+])
+def test_a_spelling_has_the_same_consonants_and_its_vowels_in_the_same_places(a, b, same):
+    from vigil.matching.names import part_similarity
+
+    similarity, how = part_similarity(tokenise(a)[0], tokenise(b)[0])
+    assert (how == "spelling" and similarity >= 0.85) is same
+
+
 def test_original_scripts_meet_latin_spellings_on_skeletons():
     arabic = tokenise("أيمن الظواهري")
     latin = tokenise("Ayman al-Zawahiri")

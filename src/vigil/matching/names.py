@@ -113,13 +113,12 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
     if query.skeleton == listed.skeleton:
         if letters_folded(query.text) == letters_folded(listed.text):
             return 0.92, "spelling"  # the same vowels, alike consonants: Korean "Cho" ≈ "Jo"
-        elif len(query.skeleton) >= 2:
+        elif len(query.skeleton) >= 2 and vowel_pattern(query.text) == vowel_pattern(listed.text):
             # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
-            # but not "Omar" ≈ "Mire" or "Hammoud" ≈ "Ahmad".
-            vowels = Levenshtein.normalized_similarity(vowel_pattern(query.text), vowel_pattern(listed.text))
-            if vowels >= (0.8 if len(query.skeleton) >= 3 else 0.85):
-                return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
-    if query.coarse and query.coarse == listed.coarse:
+            # but not "Omar" ≈ "Mire", "Ahmadi" ≈ "Ahmad", "Mahmoud" ≈
+            # "Muhammad" or "Mendoza" ≈ "Mendez".
+            return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
+    elif query.coarse and query.coarse == listed.coarse:
         return 0.85, "spelling"  # "Gaddafi" ≈ "Qadhafi", "Kazim" ≈ "Kadhim"
     if len(query.text) == 1 or len(listed.text) == 1:
         short, long_ = (query, listed) if len(query.text) == 1 else (listed, query)
