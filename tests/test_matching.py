@@ -78,6 +78,8 @@ def test_spelling_variants_fold_to_one_form(a, b):
     # the same consonants, but a vowel more or less: another name
     ("Mahmoud", "Muhammad", False), ("Ahmadi", "Ahmad", False), ("Mendoza", "Mendez", False),
     ("Alvaro", "Olivera", False), ("Fazal", "Faizullah", False),
+    # a name of one syllable is its vowel, o and u alike
+    ("Nur", "Nor", True), ("Chol", "Chul", True), ("Zheng", "Zhang", False),
 ])
 def test_a_spelling_has_the_same_consonants_and_its_vowels_in_the_same_places(a, b, same):
     from vigil.matching.names import part_similarity

@@ -116,8 +116,10 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
         elif len(query.skeleton) >= 2 and vowel_pattern(query.text) == vowel_pattern(listed.text):
             # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
             # but not "Omar" ≈ "Mire", "Ahmadi" ≈ "Ahmad", "Mahmoud" ≈
-            # "Muhammad" or "Mendoza" ≈ "Mendez".
-            return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
+            # "Muhammad" or "Mendoza" ≈ "Mendez"; and a name of one syllable is
+            # its vowel ("Nur" ≈ "Nor", "Chol" ≈ "Chul", but "Zheng" is not "Zhang").
+            if vowel_pattern(query.text).count("a") >= 2 or _o_as_u(query.text) == _o_as_u(listed.text):
+                return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
     elif query.coarse and query.coarse == listed.coarse:
         return 0.85, "spelling"  # "Gaddafi" ≈ "Qadhafi", "Kazim" ≈ "Kadhim"
     if len(query.text) == 1 or len(listed.text) == 1:
@@ -127,6 +129,10 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
         return 0.0, ""
     best = Levenshtein.normalized_similarity(query.text, listed.text, score_cutoff=MIN_PART_SIMILARITY)
     return (best, "similar") if best >= MIN_PART_SIMILARITY else (0.0, "")
+
+
+def _o_as_u(text: str) -> str:
+    return letters_folded(text).replace("o", "u")
 
 
 def _script_similarity(query: Token, listed: Token) -> tuple[float, str]:
