@@ -289,6 +289,8 @@ def test_a_name_of_hundreds_of_parts_makes_a_bounded_number_of_index_keys():
 def test_parts_joined_must_be_close_in_letters(real):
     # "leichen" and "walijan" share the consonants l-j-n, and little else
     assert "un:TAi.095" not in _ids(real.match(Query("Lei Chen", kind="person"), threshold=0.5, limit=50))
+    # "liyuqing" and "lukwang" share l-k-n-g and the places of their vowels
+    assert "ofac:22884" not in _ids(real.match(Query("Lee Yuqing", kind="person"), threshold=0.5, limit=50))
 
 
 def test_a_spelling_weighs_as_the_commoner_of_its_forms(real):

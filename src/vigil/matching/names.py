@@ -31,6 +31,8 @@ MIN_PART_SIMILARITY = 0.75
 # ... for two parts in Arabic script, whose few letters are all consonants
 # and long vowels: one letter more or less is another name.
 ABJAD_MIN_SIMILARITY = 0.85
+# Parts joined, against one part spelled alike: how close their letters must be.
+JOINED_MIN_LETTERS = 0.7
 # What an initial ("M.") is worth against the part it may abbreviate.
 INITIAL_SIMILARITY = 0.5
 # An organisation's acronym against its full name.
@@ -159,15 +161,15 @@ def _same_script_similarity(query: Token, listed: Token) -> tuple[float, str]:
 
 def _joined_similarity(query: Token, listed: Token) -> float:
     """Parts joined against one part: close in letters, not only in
-    consonants ("Lei Chen" and "Walijan" share only "l-j-n")."""
+    consonants and the places of vowels ("Lei Chen" and "Walijan" share only
+    "l-j-n")."""
     if not (query.abjad or listed.abjad) and abs(len(query.text) - len(listed.text)) > 4:
         return 0.0
     similarity, how = part_similarity(query, listed)
     if similarity < 0.85:
         return 0.0
-    if how == "spelling" and vowel_pattern(query.text) != vowel_pattern(listed.text):
-        if Levenshtein.normalized_similarity(query.text, listed.text) < 0.8:
-            return 0.0
+    if how == "spelling" and Levenshtein.normalized_similarity(query.text, listed.text) < JOINED_MIN_LETTERS:
+        return 0.0  # "Lee Yuqing" is not "Lukwang", nor "Hissene (Abd)oulaye" "Hussainy"
     return similarity
 
 
