@@ -58,7 +58,7 @@ SINGLE_PART_LISTED_PENALTY = 0.35
 # Muhammad Khalil Mustafa" for "Tahir Muhammad Khalil Mustafa al-Bayati";
 # generic words do not count as names). A query matching in one part only
 # is held to all of its parts.
-UNMATCHED_QUERY_PENALTY_PERSON = 0.3
+UNMATCHED_QUERY_PENALTY_PERSON = 0.2
 UNMATCHED_QUERY_PENALTY_ORGANISATION = 0.4
 UNMATCHED_QUERY_PENALTY_MANY = 0.1
 
