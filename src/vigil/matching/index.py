@@ -8,6 +8,7 @@ have their own keys. Built once per set of list entries, in memory.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -158,6 +159,7 @@ class CandidateIndex:
                 if len(key) >= 4:
                     self.documents[key].append(position)
         self.postings = {kind: {key: tuple(ids) for key, ids in keys.items()} for kind, keys in postings.items()}
+        self._entry_of = tuple(name.entry for name in self.names)
         # How many names of either kind share a key: how common a name part is.
         self._frequency: dict[str, int] = defaultdict(int)
         for keys in self.postings.values():
@@ -233,13 +235,13 @@ class CandidateIndex:
                 covered[name_id] |= mask
         # Parts a name lacks but another name of its entry has count nothing
         # against it (names.compare, "elsewhere"): the entry's parts count.
+        entry_of = self._entry_of
         by_entry: dict[int, int] = defaultdict(int)
         for name_id, mask in covered.items():
-            by_entry[self.names[name_id].entry] |= mask
+            by_entry[entry_of[name_id]] |= mask
         cover = {mask: self._best_cover(weights, mask) for mask in set(by_entry.values())}
-        kept = [n for n in found if cover[by_entry[self.names[n].entry]] >= min_cover]
-        kept.sort(key=found.__getitem__, reverse=True)
-        return kept[:MAX_CANDIDATES]
+        kept = [n for n in found if cover[by_entry[entry_of[n]]] >= min_cover]
+        return heapq.nlargest(MAX_CANDIDATES, kept, key=found.__getitem__)
 
     @staticmethod
     def _best_cover(weights: list[float], mask: int) -> float:
