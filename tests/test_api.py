@@ -62,7 +62,7 @@ def test_match_finds_zawahiri_with_reasons_and_the_version(api):
     assert top["reference"] == "QDi.006" and top["entry_id"] == "un:QDi.006"
     assert top["version_id"] == version["id"]
     assert 0.7 <= top["score"] <= 1.0
-    assert "zawah" in top["matched_name"].lower()
+    assert "awah" in top["matched_name"].lower()  # one of its spellings: Zawahiri, Dhawahri, Zawahry
     assert "1951" in top["explanation"]
     assert top["entry"]["kind"] == "person" and "EG" in top["entry"]["nationalities"]
     assert {f["name"] for f in top["features"]} >= {"name", "date_of_birth"}

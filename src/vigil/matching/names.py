@@ -49,6 +49,11 @@ SHORT_ACRONYM = 3
 # list adds ("Foundation (Pakistan)", "Engineering Institute").
 UNMATCHED_LISTED_PENALTY_PERSON = 0.25
 UNMATCHED_LISTED_PENALTY_ORGANISATION = 0.15
+# The penalty grows faster than the share of the listed name left out: one
+# part of three missing (a grandfather's name) costs less than the share
+# says, three of four more; half the name missing costs the penalty itself.
+# A one-word query ("Yakutumba") is held to the share.
+UNMATCHED_LISTED_EXPONENT = 1.5
 # ... when a person's name matches in one part only.
 SINGLE_PART_LISTED_PENALTY = 0.35
 # A name that matches in two parts or more may carry parts the list lacks (a
@@ -306,7 +311,10 @@ def compare(
         penalty = SINGLE_PART_LISTED_PENALTY
     else:
         penalty = UNMATCHED_LISTED_PENALTY_PERSON if person else UNMATCHED_LISTED_PENALTY_ORGANISATION
-    score = query_cover * (1 - penalty * (1 - listed_cover))
+    missing = 1 - listed_cover
+    if not mononym:
+        missing = (2 * missing) ** UNMATCHED_LISTED_EXPONENT / 2
+    score = query_cover * (1 - penalty * missing)
     return NameComparison(score, evidence, matches, unmatched_q, unmatched_e, found_elsewhere)
 
 
