@@ -340,9 +340,10 @@ def test_scores_are_graded_evidence(real):
         return next(h.score for h in hits if h.entry_id == "un:QDi.006")
 
     confirmed = score(dob="1951-06-19", country="EG")
+    other_country = score(dob="1951-06-19", country="AF")
     alone = score()
     conflicting = score(dob="1975")
-    assert confirmed > alone > conflicting
+    assert 1.0 > confirmed > other_country > alone > conflicting
     assert alone < 1.0
     assert conflicting < DEFAULT_THRESHOLD
 

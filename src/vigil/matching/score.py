@@ -9,6 +9,7 @@ explanation, so every score says what made it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -47,6 +48,7 @@ SETTINGS = {
     "country_mismatch": Setting(-0.03, "the entry lists countries, none of them the query's"),
     "document_match": Setting(0.97, "score floor when an identity document number matches (decisive)"),
     "document_other_country": Setting(0.15, "same document number, different issuing country: evidence, not proof"),
+    "soft_top": Setting(0.9, "above this, evidence adds ever less and the score never reaches 1.0, so that it still ranks"),
 }
 
 
@@ -243,6 +245,15 @@ class Scored:
     explanation: str
 
 
+def _soft_top(total: float) -> float:
+    """A near-perfect name with the listed date of birth sums past 1.0; the
+    country must still tell a listed nationality from another one."""
+    top = setting("soft_top")
+    if total <= top:
+        return total
+    return top + (1 - top) * (1 - math.exp(-(total - top) / (1 - top)))
+
+
 def score(comparison: NameComparison, quality: NameQuality, entry: Entry, query: QueryFacts) -> Scored:
     """The entry's score for a query whose best name comparison is given."""
     person = entry.kind is Kind.PERSON
@@ -259,7 +270,7 @@ def score(comparison: NameComparison, quality: NameQuality, entry: Entry, query:
     name_value = comparison.score * strength * (setting("low_alias_factor") if quality is NameQuality.LOW else 1.0)
     features = [Contribution("name", round(comparison.score, 3), name_value * ceiling, describe_name(comparison, quality))]
     features += [found for found in (born, country(query, entry), document(query, entry)) if found]
-    total = sum(f.contribution for f in features if f.name != "document")
+    total = _soft_top(sum(f.contribution for f in features if f.name != "document"))
     doc = next((f for f in features if f.name == "document"), None)
     if doc is not None:
         total = max(total, doc.contribution) if doc.value == 1.0 else total + doc.contribution
