@@ -253,6 +253,13 @@ def test_a_person_matched_in_several_names_may_carry_names_the_list_lacks(query,
     assert entry_id in _ids(screener.match(Query(query, kind="person")))
 
 
+def test_an_organisation_matched_in_one_word_of_several_is_weak():
+    # one character of KPe.055's 長安海連技術有限公司 reads "zhang" (the UN list alone, as in the demo)
+    un = read_list(UN_FILES[-1]).entries
+    screener = Screener((e, _version(1, "un", un)) for e in un)
+    assert "un:KPe.055" not in _ids(screener.match(Query("Zheng Zhang")))
+
+
 def test_an_organisation_matched_in_one_part_is_held_to_all_the_others(built):
     # "Zarqawi" alone of "Global Trading Company Ltd Zarqawi", beside other names
     assert "t:trading" not in _ids(built.match(Query("Zarqawi Solar Panels Manufacturing", kind="organisation")))

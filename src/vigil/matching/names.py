@@ -54,7 +54,7 @@ UNMATCHED_LISTED_PENALTY_ORGANISATION = 0.15
 # says, three of four more; half the name missing costs the penalty itself.
 # A one-word query ("Yakutumba") is held to the share.
 UNMATCHED_LISTED_EXPONENT = 1.5
-# ... when a person's name matches in one part only.
+# ... when a name matches in one part only.
 SINGLE_PART_LISTED_PENALTY = 0.35
 # A name that matches in two parts or more may carry parts the list lacks (a
 # middle name, a branch or a descriptor: "Kish", "Revolutionary"): such extra
@@ -302,11 +302,12 @@ def compare(
         extra *= UNMATCHED_QUERY_PENALTY_PERSON if person else UNMATCHED_QUERY_PENALTY_ORGANISATION
     query_cover = _cover(evidence, partial + extra)
     listed_cover = _cover(evidence, partial + sum(weigh(t) for t in unmatched_e))
-    # One name of a person's several ("Haji Salam" for "Allawi, Salam") is
-    # weak evidence, unless it is all the query has ("Hambali"); a part in
-    # another of the entry's names is a second one.
+    # One name of a person's several ("Haji Salam" for "Allawi, Salam"), or
+    # one word of an organisation's (a single character of 長安海連技術有限公司
+    # for "Zheng Zhang"), is weak evidence, unless it is all the query has
+    # ("Hambali"); a part in another of the entry's names is a second one.
     mononym = sum(1 for t in query if t.role is not Role.PARTICLE) == 1
-    single = person and len(matches) + len(found_elsewhere) == 1 and not mononym
+    single = len(matches) + len(found_elsewhere) == 1 and not mononym
     if single:
         penalty = SINGLE_PART_LISTED_PENALTY
     else:
