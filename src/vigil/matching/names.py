@@ -120,12 +120,12 @@ def _similarity(query: Token, listed: Token) -> tuple[float, str]:
     if query.skeleton == listed.skeleton:
         if letters_folded(query.text) == letters_folded(listed.text):
             return 0.92, "spelling"  # the same vowels, alike consonants: Korean "Cho" ≈ "Jo"
-        elif len(query.skeleton) >= 2 and vowel_pattern(query.text) == vowel_pattern(listed.text):
+        elif len(query.skeleton) >= 2 and (pattern := vowel_pattern(query.text)) == vowel_pattern(listed.text):
             # The vowels must fall in the same places too: "Obeida" ≈ "Ubaydah",
             # but not "Omar" ≈ "Mire", "Ahmadi" ≈ "Ahmad", "Mahmoud" ≈
             # "Muhammad" or "Mendoza" ≈ "Mendez"; and a name of one syllable is
             # its vowel ("Nur" ≈ "Nor", "Chol" ≈ "Chul", but "Zheng" is not "Zhang").
-            if vowel_pattern(query.text).count("a") >= 2 or _o_as_u(query.text) == _o_as_u(listed.text):
+            if pattern.count("a") >= 2 or _o_as_u(query.text) == _o_as_u(listed.text):
                 return (0.92 if len(query.skeleton) >= 3 else 0.85), "spelling"
     elif query.coarse and query.coarse == listed.coarse:
         return 0.85, "spelling"  # "Gaddafi" ≈ "Qadhafi", "Kazim" ≈ "Kadhim"
